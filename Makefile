@@ -1,0 +1,51 @@
+# Lesson kit — developer entry points.
+#   make run    the kit in simulation on this machine (demo teacher and coach)
+#   make test   everything the project claims, against real age, rsync, sshd, Chromium
+#   make bench  measured figures, written to BENCHMARKS.md
+#   make image  the SD-card image (see image-build/README.md)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+# Debian packages the tests and the simulation use. Each is checked with
+# dpkg and only the missing ones are installed (needs root or sudo).
+DEB_PACKAGES := age rsync openssh-server openssh-client ffmpeg chromium sqlite3 iproute2 xz-utils
+
+.PHONY: run test bench image deps deps-system deps-python clean
+
+deps: deps-system deps-python
+
+deps-system:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+deps-python: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: deps
+	$(VENV)/bin/kit run --simulate --demo
+
+test: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The ``kit`` command line: one sub-command module per area."""

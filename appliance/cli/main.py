@@ -1,0 +1,60 @@
+"""Entry point of the ``kit`` command.
+
+Each area of the kit contributes its sub-commands through a module with a
+``register(subparsers)`` function; this file only wires them together and
+turns :class:`~appliance.errors.KitError` into one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from appliance import __version__
+from appliance.errors import KitError
+
+# Modules that add sub-commands. A module that is missing (an area not built
+# yet) is skipped rather than breaking the whole command.
+COMMAND_MODULES = [
+    "appliance.age.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kit", description="Lesson kit: record, encrypt and review lessons."
+    )
+    parser.add_argument("--version", action="version", version=f"kit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KitError as exc:
+        print(f"kit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
