@@ -1,0 +1,160 @@
+"""What every camera backend delivers: encoded packets with timestamps.
+
+A camera is a source of already-encoded H.264 video and AAC audio. The
+recorder never decodes or re-encodes; it only muxes. Backends push packets
+into a :class:`PacketQueue` from their own threads and the recorder iterates
+over it, so a slow disk never blocks the camera's capture thread for long.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterator, Literal
+
+from appliance.errors import KitError
+
+
+class CameraUnavailable(KitError):
+    """No camera (or microphone) is there, or it stopped delivering."""
+
+
+@dataclass(frozen=True)
+class VideoFormat:
+    width: int
+    height: int
+    fps: int
+    bitrate: int  # bits per second the encoder aims at
+    keyframe_interval: int  # frames between keyframes (one GOP)
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    sample_rate: int
+    channels: int
+    bitrate: int
+    extradata: bytes  # AAC AudioSpecificConfig, needed in the MP4 header
+
+
+@dataclass(slots=True)
+class EncodedPacket:
+    """One encoded access unit. ``pts`` and ``duration`` count ``time_base`` ticks."""
+
+    kind: Literal["video", "audio"]
+    data: bytes
+    pts: int
+    duration: int
+    time_base: Fraction
+    keyframe: bool
+
+    @property
+    def start_s(self) -> float:
+        return float(self.pts * self.time_base)
+
+    @property
+    def end_s(self) -> float:
+        return float((self.pts + self.duration) * self.time_base)
+
+
+class Camera:
+    """The interface of a camera backend.
+
+    ``start()`` raises :class:`CameraUnavailable` when there is no camera;
+    iterating :meth:`packets` yields packets in capture order per stream and
+    ends after ``stop()``, or raises :class:`CameraUnavailable` when the
+    camera fails while running.
+    """
+
+    video: VideoFormat
+    audio: AudioFormat | None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def packets(self) -> Iterator[EncodedPacket]:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def nominal_bytes_per_second(self) -> float:
+        """What the encoders aim at, before anything has been recorded."""
+        bits = self.video.bitrate + (self.audio.bitrate if self.audio else 0)
+        return bits / 8 * 1.02  # a couple of percent of MP4 framing
+
+
+_END = object()
+
+
+class PacketQueue:
+    """Hands packets from capture threads to the recorder thread.
+
+    ``blocking=True`` applies back-pressure (a simulated source waits for the
+    recorder); ``blocking=False`` never stalls a hardware callback: when the
+    recorder falls more than ``maxsize`` packets behind, packets are dropped
+    and counted rather than letting memory grow without bound.
+    """
+
+    def __init__(
+        self,
+        maxsize: int = 2000,
+        blocking: bool = False,
+        give_up: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize)
+        self._blocking = blocking
+        # A blocked producer checks this so stop() works even when the
+        # consumer is the one stopping (and has stopped reading).
+        self._give_up = give_up
+        self._closed = threading.Event()
+        self.dropped = 0
+
+    def put(self, packet: EncodedPacket) -> None:
+        if self._closed.is_set():
+            return
+        if self._blocking:
+            while not self._closed.is_set() and not self._give_up():
+                try:
+                    self._queue.put(packet, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            return
+        try:
+            self._queue.put_nowait(packet)
+        except queue.Full:
+            self.dropped += 1
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """End the stream; with ``error`` the consumer raises it after the last packet."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        # The end marker must get in even when the queue is full.
+        marker = (_END, error)
+        while True:
+            try:
+                self._queue.put_nowait(marker)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def __iter__(self) -> Iterator[EncodedPacket]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, tuple) and item and item[0] is _END:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item  # type: ignore[misc]

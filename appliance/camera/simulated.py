@@ -1,0 +1,190 @@
+"""A camera that needs no hardware: test pattern, burnt-in clock, tone.
+
+The video is encoded with libx264 and the audio with FFmpeg's AAC encoder, so
+everything downstream handles exactly the kind of packets the Pi delivers:
+H.264 Annex-B with in-band parameter sets and a keyframe at the start of
+every segment, and AAC-LC.
+
+``realtime=True`` paces frames like a camera; ``realtime=False`` produces as
+fast as the recorder consumes (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import threading
+import time
+from fractions import Fraction
+from typing import Iterator
+
+import av
+import numpy as np
+
+from appliance.camera.aac import AacEncoder
+from appliance.camera.base import Camera, CameraUnavailable, EncodedPacket, PacketQueue, VideoFormat
+from appliance.camera.test_pattern import TestPattern
+
+SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
+
+
+def default_bitrate(width: int, height: int, fps: int) -> int:
+    """About 10 Mbit/s for 1080p30, scaled by pixel rate."""
+    return max(200_000, int(10_000_000 * (width * height * fps) / (1920 * 1080 * 30)))
+
+
+class SimulatedCamera(Camera):
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 720,
+        fps: int = 30,
+        realtime: bool = True,
+        *,
+        keyframe_seconds: float = 2.0,
+        bitrate: int | None = None,
+        audio: bool = True,
+        tone_hz: float = 440.0,
+        fail_after_s: float | None = None,
+        clock_start: datetime.datetime | None = None,
+    ) -> None:
+        self.video = VideoFormat(
+            width=width,
+            height=height,
+            fps=fps,
+            bitrate=bitrate or default_bitrate(width, height, fps),
+            keyframe_interval=max(1, round(fps * keyframe_seconds)),
+        )
+        self.realtime = realtime
+        self._want_audio = audio
+        self._tone_hz = tone_hz
+        self._fail_after_s = fail_after_s
+        self._clock_start = clock_start
+        self.audio = AacEncoder().format if audio else None
+        self._queue: PacketQueue | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def preset(cls, name: str, **kwargs: object) -> "SimulatedCamera":
+        """``SimulatedCamera.preset("1080p")`` or ``("720p")``."""
+        width, height = SIZES[name]
+        return cls(width, height, **kwargs)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("camera already started")
+        self._stop.clear()
+        # A real camera cannot wait for the disk; the simulation in fast
+        # mode must, or it would race ahead and fill memory.
+        self._queue = PacketQueue(maxsize=600, blocking=not self.realtime, give_up=self._stop.is_set)
+        video = self._open_video_encoder()
+        audio = AacEncoder() if self._want_audio else None
+        self._thread = threading.Thread(
+            target=self._run, args=(self._queue, video, audio), name="simulated-camera", daemon=True
+        )
+        self._thread.start()
+
+    def packets(self) -> Iterator[EncodedPacket]:
+        if self._queue is None:
+            raise RuntimeError("camera not started")
+        return iter(self._queue)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _open_video_encoder(self) -> av.VideoCodecContext:
+        v = self.video
+        ctx = av.CodecContext.create("libx264", "w")
+        ctx.width, ctx.height = v.width, v.height
+        ctx.pix_fmt = "yuv420p"
+        ctx.time_base = Fraction(1, v.fps)
+        ctx.framerate = Fraction(v.fps)
+        ctx.bit_rate = v.bitrate
+        # No B-frames and no lookahead, like the Pi's hardware encoder; a
+        # fixed GOP so every segment starts with a keyframe.
+        gop = v.keyframe_interval
+        ctx.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0",
+        }
+        ctx.open()
+        return ctx
+
+    def _run(self, queue: PacketQueue, video: av.VideoCodecContext, audio: AacEncoder | None) -> None:
+        try:
+            self._produce(queue, video, audio)
+        except CameraUnavailable as exc:
+            queue.finish(exc)
+            return
+        except Exception as exc:  # an encoder failure is a camera failure to the recorder
+            queue.finish(CameraUnavailable(f"simulated camera failed: {exc}"))
+            return
+        queue.finish()
+
+    def _produce(self, queue: PacketQueue, video: av.VideoCodecContext, audio: AacEncoder | None) -> None:
+        v = self.video
+        pattern = TestPattern(v.width, v.height)
+        clock0 = self._clock_start or datetime.datetime.now()
+        started = time.monotonic()
+        tb = Fraction(1, v.fps)
+        sample_rate = audio.format.sample_rate if audio else 48000
+        samples_done = 0
+        index = 0
+        while not self._stop.is_set():
+            media_s = index / v.fps
+            if self._fail_after_s is not None and media_s >= self._fail_after_s:
+                raise CameraUnavailable("camera stopped delivering frames (simulated fault)")
+            if self.realtime:
+                delay = started + media_s - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            stamp = clock0 + datetime.timedelta(seconds=media_s)
+            text = stamp.strftime("%H:%M:%S") + f".{index % v.fps:02d}"
+            frame = av.VideoFrame.from_ndarray(pattern.frame(index, text), format="yuv420p")
+            frame.pts = index
+            frame.time_base = tb
+            for packet in video.encode(frame):
+                queue.put(_video_packet(packet, tb))
+            index += 1
+            if audio is not None:
+                # Audio up to the end of this video frame, in AAC-sized chunks.
+                target = index * sample_rate // v.fps
+                while samples_done + 1024 <= target:
+                    queue_frames = audio.encode(self._tone(samples_done, 1024, sample_rate))
+                    for packet in queue_frames:
+                        queue.put(packet)
+                    samples_done += 1024
+        for packet in video.encode(None):
+            queue.put(_video_packet(packet, tb))
+        if audio is not None:
+            for packet in audio.encode(None):
+                queue.put(packet)
+
+    def _tone(self, first: int, count: int, rate: int) -> av.AudioFrame:
+        t = (np.arange(first, first + count) / rate).astype(np.float64)
+        # A steady tone with a short higher beep at every whole second, so
+        # a listener can check audio against the burnt-in clock.
+        beep = (t % 1.0) < 0.1
+        freq = np.where(beep, self._tone_hz * 2, self._tone_hz)
+        samples = (0.2 * np.sin(2 * math.pi * freq * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = first
+        frame.time_base = Fraction(1, rate)
+        return frame
+
+
+def _video_packet(packet: av.Packet, tb: Fraction) -> EncodedPacket:
+    return EncodedPacket(
+        kind="video",
+        data=bytes(packet),
+        pts=int(packet.pts),
+        duration=int(packet.duration or 1),
+        time_base=tb,
+        keyframe=bool(packet.is_keyframe),
+    )

@@ -1,0 +1,119 @@
+"""Frames for the simulated camera: moving colour bars with a burnt-in clock.
+
+Drawn straight into YUV 4:2:0 planes with numpy, so no colour conversion and
+no font files are needed (FFmpeg's ``drawtext`` needs fontconfig, which a
+minimal image does not have).
+
+>>> pattern = TestPattern(64, 48)
+>>> planes = pattern.frame(0, "12:34")
+>>> planes.shape
+(72, 64)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# 5x7 bitmaps, one string of five bits per row.
+_GLYPHS = {
+    "0": ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
+    "1": ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
+    "2": ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
+    "3": ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
+    "4": ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
+    "5": ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
+    "6": ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
+    "7": ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
+    "8": ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
+    "9": ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
+    ":": ("00000", "01100", "01100", "00000", "01100", "01100", "00000"),
+    ".": ("00000", "00000", "00000", "00000", "00000", "01100", "01100"),
+    " ": ("00000",) * 7,
+}
+_BITMAPS = {
+    ch: np.array([[bit == "1" for bit in row] for row in rows], dtype=bool)
+    for ch, rows in _GLYPHS.items()
+}
+
+# (Y, U, V) of the classic 75% colour bars.
+_BARS = [(180, 128, 128), (162, 44, 142), (131, 156, 44), (112, 72, 58),
+         (84, 184, 198), (65, 100, 212), (35, 212, 114), (16, 128, 128)]
+
+
+class TestPattern:
+    """Produces one planar yuv420p frame (as PyAV's ``from_ndarray`` wants it) per call."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, width: int, height: int) -> None:
+        if width % 2 or height % 2:
+            raise ValueError("width and height must be even for 4:2:0")
+        self.width, self.height = width, height
+        bar_w = max(1, width // len(_BARS))
+        columns = np.minimum(np.arange(width) // bar_w, len(_BARS) - 1)
+        y_row = np.array([_BARS[c][0] for c in columns], dtype=np.uint8)
+        # Bars scroll by repeating them twice and slicing a moving window.
+        self._y_row = np.concatenate([y_row, y_row])
+        u_row = np.array([_BARS[c][1] for c in columns[::2]], dtype=np.uint8)
+        v_row = np.array([_BARS[c][2] for c in columns[::2]], dtype=np.uint8)
+        self._u_row = np.concatenate([u_row, u_row])
+        self._v_row = np.concatenate([v_row, v_row])
+        self._buffer = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        self._scale = max(1, height // 120)
+        self._box = max(4, height // 8) & ~1
+
+    def frame(self, index: int, clock: str) -> np.ndarray:
+        w, h = self.width, self.height
+        buf = self._buffer
+        shift = (index * 2 * max(1, w // 480)) % w
+        buf[:h] = self._y_row[shift:shift + w]
+        # PyAV's planar layout: U then V, each h/2 rows of w/2 packed two to
+        # a row of the buffer, so one buffer row holds the same U row twice.
+        half = shift // 2
+        u = self._u_row[half:half + w // 2]
+        v = self._v_row[half:half + w // 2]
+        buf[h:h + h // 4, : w // 2] = u
+        buf[h:h + h // 4, w // 2:] = u
+        buf[h + h // 4:, : w // 2] = v
+        buf[h + h // 4:, w // 2:] = v
+        self._draw_box(index)
+        self._draw_text(clock)
+        return buf
+
+    def _draw_box(self, index: int) -> None:
+        # A white square bouncing left and right: motion the encoder must code.
+        w, h, size = self.width, self.height, self._box
+        span = max(1, w - size)
+        pos = index * max(2, w // 120) % (2 * span)
+        x = pos if pos < span else 2 * span - pos
+        y = (h - size) // 2
+        self._buffer[y:y + size, x:x + size] = 235
+        self._neutral_chroma(x, y, size, size)
+
+    def _neutral_chroma(self, x: int, y: int, width: int, height: int) -> None:
+        # Grey chroma under white and black areas, so they are not tinted.
+        w, h = self.width, self.height
+        chroma = self._buffer[h:].reshape(h, w // 2)  # U rows then V rows
+        x0, x1 = x // 2, (x + width + 1) // 2
+        y0, y1 = y // 2, (y + height + 1) // 2
+        chroma[y0:y1, x0:x1] = 128
+        chroma[h // 2 + y0:h // 2 + y1, x0:x1] = 128
+
+    def _draw_text(self, text: str) -> None:
+        s = self._scale
+        glyph_w, glyph_h = 6 * s, 7 * s
+        x0, y0 = 2 * s, 2 * s
+        width = min(len(text) * glyph_w + 2 * s, self.width - x0)
+        height = min(glyph_h + 4 * s, self.height - y0)
+        buf = self._buffer
+        buf[y0:y0 + height, x0:x0 + width] = 16
+        self._neutral_chroma(x0, y0, width, height)
+        for i, ch in enumerate(text):
+            bitmap = _BITMAPS.get(ch, _BITMAPS[" "])
+            big = np.kron(bitmap, np.ones((s, s), dtype=bool))
+            x = x0 + s + i * glyph_w
+            y = y0 + 2 * s
+            if x + big.shape[1] > self.width or y + big.shape[0] > self.height:
+                break
+            region = buf[y:y + big.shape[0], x:x + big.shape[1]]
+            region[big] = 235
