@@ -18,6 +18,7 @@ from appliance.errors import KitError
 # yet) is skipped rather than breaking the whole command.
 COMMAND_MODULES = [
     "appliance.age.cli",
+    "appliance.provisioning.cli",
 ]
 
 
