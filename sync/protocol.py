@@ -1,0 +1,262 @@
+"""The batch format shared by the kit (writer) and the school server (reader).
+
+A batch is one immutable JSON-lines file named after the sequence range it
+covers, ``<first>-<last>.jsonl`` with both numbers zero-padded to 12 digits so
+that names sort in sequence order::
+
+    000000000001-000000000250.jsonl
+
+Line 1 is the header, every further line one event::
+
+    {"batch": 1, "first": 1, "last": 250, "count": 248, "created_at": "..."}
+    {"seq": 1, "kind": "recording.started", "at": "...", "data": {...}}
+
+Events the allow-list withholds leave holes *inside* a batch, never between
+batches: consecutive batches always satisfy ``next.first == prev.last + 1``,
+which is what lets the server tell "not arrived yet" from "never existed".
+
+What may travel is an allow-list of event families and, per family, of
+fields. The kit drops everything else before a batch is written
+(:func:`filter_event`); the server refuses a batch holding anything else
+(:func:`validate_batch`) — the same table checked on both sides.
+
+>>> batch_name(1, 250)
+'000000000001-000000000250.jsonl'
+>>> parse_batch_name('000000000001-000000000250.jsonl')
+(1, 250)
+>>> parse_batch_name('../etc/passwd') is None
+True
+>>> filter_event("recording.finished", {"recording_id": "r1", "path": "/x", "bytes": 5})
+{'recording_id': 'r1', 'bytes': 5}
+>>> filter_event("annotation.saved", {"recording_id": "r1"}) is None
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+FORMAT_VERSION = 1
+SEQ_DIGITS = 12
+BATCH_NAME_RE = re.compile(r"^(\d{12})-(\d{12})\.jsonl$")
+KIT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# rsync's receiver writes into ".<name>.XXXXXX" and renames when complete.
+RSYNC_TEMP_RE = re.compile(r"^\.(\d{12}-\d{12}\.jsonl)\.[A-Za-z0-9]{6}$")
+DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024
+MAX_STRING = 200
+
+# Strings that must never leave a kit: age file header, age secret keys,
+# PEM/OpenSSH private keys.
+FORBIDDEN_MARKERS = ("age-encryption.org", "AGE-SECRET-KEY-", "-----BEGIN", "OPENSSH PRIVATE KEY")
+
+_RECORDING = {
+    "recording_id", "teacher_id", "coach_id", "started_at", "clock_trusted", "duration_s",
+    "segments", "bytes", "state", "retention_until", "reason", "source",
+}
+_TRAJECTORY = {
+    "trajectory_id", "teacher_id", "coach_id", "state", "phase", "step", "recording_id",
+    "opened_at", "closed_at", "at",
+}
+_DELETION = {"recording_id", "deleted_at", "reason", "segments", "bytes", "retention_until", "method"}
+_HEALTH = {
+    "disk_total_bytes", "disk_free_bytes", "temperature_c", "version", "last_error",
+    "uptime_s", "recordings", "clock_trusted",
+}
+_STATS = {"recording_id", "opted_in", "duration_s", "window_s", "counts", "per_minute", "ratios"}
+
+# family (the part of the kind before the dot) -> fields that may travel.
+ALLOWED_FIELDS: dict[str, set[str]] = {
+    "recording": _RECORDING,
+    "trajectory": _TRAJECTORY,
+    "deletion": _DELETION,
+    "kit": _HEALTH,
+    "stats": _STATS,
+    "person": {"person_id", "role"},
+    "assignment": {"teacher_id", "coach_id"},
+    "setting": {"key", "value"},
+}
+# Fields whose value may be a small object of numbers (statistics only).
+NUMERIC_MAPS = {"counts", "per_minute", "ratios"}
+KIND_RE = re.compile(r"^([a-z]+)\.[a-z_]{1,40}$")
+
+
+def batch_name(first: int, last: int) -> str:
+    return f"{first:0{SEQ_DIGITS}d}-{last:0{SEQ_DIGITS}d}.jsonl"
+
+
+def parse_batch_name(name: str) -> tuple[int, int] | None:
+    match = BATCH_NAME_RE.match(name)
+    if not match:
+        return None
+    first, last = int(match.group(1)), int(match.group(2))
+    if first < 1 or last < first:
+        return None
+    return first, last
+
+
+def family(kind: str) -> str | None:
+    match = KIND_RE.match(kind)
+    if not match or match.group(1) not in ALLOWED_FIELDS:
+        return None
+    return match.group(1)
+
+
+def _scalar_ok(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    if isinstance(value, float):
+        return value == value and abs(value) < 1e15
+    if isinstance(value, str):
+        return len(value) <= MAX_STRING and not any(m in value for m in FORBIDDEN_MARKERS) \
+            and not value.startswith("/")
+    return False
+
+
+def _numeric_map_ok(value: Any) -> bool:
+    if not isinstance(value, dict) or len(value) > 64:
+        return False
+    for key, item in value.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z0-9_:]{1,40}", key):
+            return False
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            return False
+    return True
+
+
+def field_problem(kind: str, data: Any) -> str | None:
+    """Why ``data`` may not travel as ``kind``, or None if it may."""
+    fam = family(kind)
+    if fam is None:
+        return f"event kind {kind!r} is not on the allow-list"
+    if not isinstance(data, dict):
+        return f"event data of {kind} is not an object"
+    allowed = ALLOWED_FIELDS[fam]
+    for key, value in data.items():
+        if key not in allowed:
+            return f"field {key!r} is not allowed in {kind}"
+        ok = _numeric_map_ok(value) if key in NUMERIC_MAPS else _scalar_ok(value)
+        if not ok:
+            return f"value of {kind}.{key} is not plain metadata"
+    if fam == "stats" and data.get("opted_in") is not True:
+        return "lesson statistics without the teacher's opt-in"
+    return None
+
+
+def filter_event(kind: str, payload: Any) -> dict | None:
+    """What of an outbox event may leave the kit: allowed fields only, or None.
+
+    Whole events are withheld when their kind is not allowed, when statistics
+    lack the teacher's opt-in, or when any kept value still looks like more
+    than metadata (a key, an age header, a path).
+    """
+    fam = family(kind)
+    if fam is None or not isinstance(payload, dict):
+        return None
+    allowed = ALLOWED_FIELDS[fam]
+    data = {k: v for k, v in payload.items() if k in allowed}
+    if field_problem(kind, data) is not None:
+        return None
+    return data
+
+
+def encode_batch(first: int, last: int, events: list[dict], created_at: str) -> bytes:
+    """The bytes of one batch file; ``events`` are ``{seq, kind, at, data}``."""
+    header = {"batch": FORMAT_VERSION, "first": first, "last": last,
+              "count": len(events), "created_at": created_at}
+    lines = [json.dumps(header, sort_keys=True, separators=(",", ":"))]
+    lines += [json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for e in events]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class BatchRejected(ValueError):
+    """A batch that must not be applied; the message is the quarantine reason."""
+
+
+@dataclass
+class Batch:
+    first: int
+    last: int
+    events: list[dict] = field(default_factory=list)
+    sha256: str = ""
+
+
+_HEADER_KEYS = {"batch", "first", "last", "count", "created_at", "kit"}
+_EVENT_KEYS = {"seq", "kind", "at", "data"}
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**53
+
+
+def validate_batch(name: str, raw: bytes, kit_id: str) -> Batch:
+    """Parse a received batch as hostile input; raise BatchRejected with the reason.
+
+    ``kit_id`` comes from the directory the file arrived in. A header naming
+    another kit is refused, never believed.
+    """
+    rng = parse_batch_name(name)
+    if rng is None:
+        raise BatchRejected(f"file name {name!r} is not <first>-<last>.jsonl")
+    first, last = rng
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BatchRejected(f"not UTF-8 at byte {exc.start}") from None
+    if not text.endswith("\n"):
+        raise BatchRejected("incomplete file: last line has no newline")
+    lines = text[:-1].split("\n")
+    parsed = []
+    for number, line in enumerate(lines, 1):
+        try:
+            parsed.append(json.loads(line))
+        except ValueError as exc:
+            raise BatchRejected(f"line {number} is not JSON: {exc.msg}") from None
+    header, events = parsed[0], parsed[1:]
+    if not isinstance(header, dict) or set(header) - _HEADER_KEYS or header.get("batch") != FORMAT_VERSION:
+        raise BatchRejected("line 1 is not a version-1 batch header")
+    if "kit" in header and header["kit"] != kit_id:
+        raise BatchRejected(f"header claims kit {str(header['kit'])[:64]!r} but arrived in {kit_id!r}'s inbox")
+    if header.get("first") != first or header.get("last") != last:
+        raise BatchRejected("header range does not match the file name")
+    if header.get("count") != len(events):
+        raise BatchRejected(f"header says {header.get('count')!r} events, file holds {len(events)}")
+    previous = first - 1
+    for number, event in enumerate(events, 2):
+        if not isinstance(event, dict) or set(event) != _EVENT_KEYS:
+            raise BatchRejected(f"line {number} is not an event with seq, kind, at, data")
+        seq = event["seq"]
+        if not _int(seq) or seq <= previous or seq > last:
+            raise BatchRejected(f"line {number}: sequence number {seq!r} out of order or outside {first}-{last}")
+        previous = seq
+        if not isinstance(event["kind"], str) or not isinstance(event["at"], str) or len(event["at"]) > 40:
+            raise BatchRejected(f"line {number}: kind and at must be short strings")
+        if isinstance(event["data"], dict) and {"kit", "kit_id"} & set(event["data"]):
+            raise BatchRejected(f"line {number}: an event may not name a kit")
+        problem = field_problem(event["kind"], event["data"])
+        if problem:
+            raise BatchRejected(f"line {number}: {problem}")
+    return Batch(first, last, events, hashlib.sha256(raw).hexdigest())
+
+
+def scan_forbidden(data: bytes) -> list[str]:
+    """Signatures of things that must never reach the server, found in ``data``."""
+    found = []
+    for marker, label in ((b"age-encryption.org", "age header"), (b"AGE-SECRET-KEY", "age secret key"),
+                          (b"ftyp", "MP4 box"), (b"moof", "MP4 fragment"), (b"mdat", "MP4 media data"),
+                          (b"\x00\x00\x00\x01\x67", "H.264 SPS"), (b"\x00\x00\x00\x01\x65", "H.264 IDR slice"),
+                          (b"OPENSSH PRIVATE KEY", "ssh private key")):
+        if marker in data:
+            found.append(label)
+    return found
+
+
+def iter_jsonl(lines: Iterable[str]) -> Iterable[Any]:
+    for line in lines:
+        if line.strip():
+            yield json.loads(line)

@@ -1,0 +1,1 @@
+"""The school server side of sync (the ``kit-server`` command)."""

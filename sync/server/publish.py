@@ -1,0 +1,65 @@
+"""Write each kit's read-only directory: roster, assignment, settings, ack.
+
+Files are only rewritten when their content changes (atomically, via a
+dot-name the kit's pull excludes), so a sync with nothing new transfers no
+file data at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from . import db
+from .layout import Layout
+
+
+def _write_if_changed(path: Path, value: dict) -> bool:
+    data = (json.dumps(value, indent=1, sort_keys=True) + "\n").encode()
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+    return True
+
+
+def publish_ack(layout: Layout, conn, kit_id: str) -> None:
+    row = conn.execute("SELECT applied_through FROM kits WHERE id = ?", (kit_id,)).fetchone()
+    _write_if_changed(layout.roster(kit_id) / "ack.json", {"version": 1, "applied_through": row[0]})
+
+
+def publish(layout: Layout, kit_ids: list[str] | None = None) -> list[str]:
+    """Publish for the given kits (default all); returns the files that changed."""
+    conn = db.connect(layout.db)
+    changed = []
+    try:
+        people = [dict(r) for r in conn.execute("SELECT id, name, role, recipient FROM people ORDER BY id")]
+        settings = {r["key"]: json.loads(r["value"]) for r in conn.execute("SELECT key, value FROM settings")}
+        ids = kit_ids or [r[0] for r in conn.execute("SELECT id FROM kits ORDER BY id")]
+        for kit_id in ids:
+            roster_dir = layout.roster(kit_id)
+            roster_dir.mkdir(parents=True, exist_ok=True)
+            row = conn.execute("SELECT teacher_id, coach_id FROM assignments WHERE kit_id = ?",
+                               (kit_id,)).fetchone()
+            files = {
+                "roster.json": {"version": 1, "people": people},
+                "assignment.json": {"version": 1, "teacher_id": row["teacher_id"] if row else None,
+                                    "coach_id": row["coach_id"] if row else None},
+                "settings.json": {"version": 1, "settings": settings},
+            }
+            for name, value in files.items():
+                if _write_if_changed(roster_dir / name, value):
+                    changed.append(f"{kit_id}/{name}")
+            publish_ack(layout, conn, kit_id)
+    finally:
+        conn.close()
+    return changed
