@@ -2,8 +2,8 @@
 
 >>> boxes = []
 >>> splitter = BoxSplitter(lambda kind, data: boxes.append((kind, len(data))))
->>> splitter.write(b"\\x00\\x00\\x00\\x10ftypisom\\x00\\x00\\x00\\x00\\x00\\x00")
->>> splitter.write(b"\\x00\\x08free")
+>>> _ = splitter.write(b"\\x00\\x00\\x00\\x10ftypisom\\x00\\x00\\x00\\x00\\x00\\x00")
+>>> _ = splitter.write(b"\\x00\\x08free")
 >>> boxes
 [('ftyp', 16), ('free', 8)]
 """

@@ -1,0 +1,107 @@
+"""A USB microphone through ALSA (no PulseAudio on a Lite image), encoded to AAC.
+
+PyAV opens the device with FFmpeg's ``alsa`` input; frames are stamped by
+counting samples from the moment the first one arrived, on the same clock
+the Pi camera stamps video with (``CLOCK_BOOTTIME``), so the muxer can line
+both up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from fractions import Fraction
+from typing import Callable
+
+import av
+
+from appliance.camera.aac import AacEncoder
+from appliance.camera.base import CameraUnavailable, EncodedPacket
+
+MICROSECOND = Fraction(1, 1_000_000)
+
+
+def boottime_us() -> int:
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1000
+
+
+class AlsaMicrophone:
+    def __init__(
+        self,
+        device: str = "default",
+        *,
+        sample_rate: int = 48000,
+        channels: int = 1,
+        bitrate: int = 64000,
+        input_format: str = "alsa",
+    ) -> None:
+        self.device = device
+        self.input_format = input_format
+        self._options = {"sample_rate": str(sample_rate), "channels": str(channels)}
+        self._encoder = AacEncoder(sample_rate, channels, bitrate)
+        self.format = self._encoder.format
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._container: av.container.InputContainer | None = None
+
+    def start(self, deliver: Callable[[EncodedPacket], None], fail: Callable[[BaseException], None]) -> None:
+        """Open the device (raising :class:`CameraUnavailable` if absent) and capture on a thread."""
+        try:
+            options = self._options if self.input_format == "alsa" else {}
+            self._container = av.open(self.device, format=self.input_format, options=options)
+        except (av.FFmpegError, OSError) as exc:
+            raise CameraUnavailable(
+                f"no microphone: cannot open ALSA device {self.device!r} (is the USB microphone plugged in?)"
+            ) from exc
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(deliver, fail), name="alsa-microphone", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self, deliver: Callable[[EncodedPacket], None], fail: Callable[[BaseException], None]) -> None:
+        assert self._container is not None
+        rate = self.format.sample_rate
+        anchor_us: int | None = None
+        samples = 0
+        try:
+            for frame in self._container.decode(audio=0):
+                if self._stop.is_set():
+                    break
+                if anchor_us is None:
+                    # The first frame's samples were captured just before now.
+                    anchor_us = boottime_us() - frame.samples * 1_000_000 // frame.sample_rate
+                frame.pts = None  # our own timeline, below
+                for packet in self._encoder.encode(frame):
+                    deliver(_on_clock(packet, anchor_us, rate))
+                samples += frame.samples
+            else:
+                if not self._stop.is_set():
+                    raise CameraUnavailable("the microphone stopped delivering sound")
+            for packet in self._encoder.encode(None):
+                deliver(_on_clock(packet, anchor_us or 0, rate))
+        except CameraUnavailable as exc:
+            fail(exc)
+        except (av.FFmpegError, OSError) as exc:
+            fail(CameraUnavailable(f"the microphone failed: {exc}"))
+        finally:
+            self._container.close()
+
+
+def _on_clock(packet: EncodedPacket, anchor_us: int, rate: int) -> EncodedPacket:
+    """Re-express an AAC packet (sample ticks from 0) in microseconds of the boot clock."""
+    start = anchor_us + packet.pts * 1_000_000 // rate
+    return EncodedPacket(
+        kind="audio",
+        data=packet.data,
+        pts=start,
+        duration=max(1, packet.duration * 1_000_000 // rate),
+        time_base=MICROSECOND,
+        keyframe=True,
+    )
