@@ -22,6 +22,7 @@ from appliance.age.keyfiles import read_identities, read_recipients
 from appliance.age.keys import X25519Identity, X25519Recipient, generate_identity, parse_identity, parse_recipient
 from appliance.age.random_access import RandomAccessReader, open_random_access
 from appliance.age.reader import Decryptor
+from appliance.age.salvage import SalvageReport, salvage
 from appliance.age.scrypt import ScryptIdentity, ScryptRecipient
 from appliance.age.wrapped import identity_file_text, unwrap_identity, wrap_identity
 from appliance.age.writer import Encryptor
@@ -37,6 +38,7 @@ __all__ = [
     "NoIdentityMatch",
     "PayloadError",
     "RandomAccessReader",
+    "SalvageReport",
     "ScryptIdentity",
     "ScryptRecipient",
     "TruncatedError",
@@ -51,6 +53,7 @@ __all__ = [
     "parse_recipient",
     "read_identities",
     "read_recipients",
+    "salvage",
     "unwrap_identity",
     "wrap_identity",
 ]

@@ -146,7 +146,11 @@ class Encryptor(io.RawIOBase):
         if exc_type is None:
             self.close()
         else:
-            self.abort()
+            # Keep the original exception; a failing flush (disk full) adds nothing.
+            try:
+                self.abort()
+            except OSError:
+                pass
 
     def __del__(self) -> None:
         # io.IOBase.__del__ would call close() and seal a stream that was

@@ -1,0 +1,227 @@
+"""``kit age``: keygen, encrypt and decrypt, mirroring the ``age`` command.
+
+::
+
+    kit age keygen [-o FILE]
+    kit age encrypt (-r RECIPIENT | -R FILE)... [-o OUT] [IN]
+    kit age encrypt -p [--passphrase-file FILE] [-o OUT] [IN]
+    kit age decrypt [-i IDENTITY]... [--passphrase-file FILE] [--salvage] [-o OUT] [IN]
+
+Standard input and output are used when no file is given. A passphrase is
+read from the terminal (twice when encrypting) unless ``--passphrase-file``
+names a file whose first line is the passphrase. An identity file that is
+itself passphrase-protected (``age -p`` of a key file) is unlocked the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from appliance.age.errors import AgeError
+from appliance.age.keyfiles import read_identities, read_recipients
+from appliance.age.keys import generate_identity, parse_recipient
+from appliance.age.reader import Decryptor
+from appliance.age.salvage import salvage
+from appliance.age.scrypt import DEFAULT_MAX_WORK_FACTOR, DEFAULT_WORK_FACTOR, ScryptIdentity, ScryptRecipient
+from appliance.age.wrapped import identity_file_text, unwrap_identity
+from appliance.age.writer import Encryptor
+from appliance.errors import KitError
+
+_COPY_BLOCK = 1 << 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("age", help="encrypt and decrypt age files (like the age command)")
+    commands = parser.add_subparsers(dest="age_command", metavar="ACTION", required=True)
+
+    keygen = commands.add_parser("keygen", help="generate an identity (private key)")
+    keygen.add_argument("-o", "--output", help="write the identity to FILE (mode 0600; must not exist)")
+    keygen.set_defaults(func=_keygen)
+
+    enc = commands.add_parser("encrypt", help="encrypt to recipients or a passphrase")
+    enc.add_argument("-r", "--recipient", action="append", default=[], help="an age1… recipient (repeatable)")
+    enc.add_argument("-R", "--recipients-file", action="append", default=[], help="a recipients file (repeatable)")
+    enc.add_argument("-p", "--passphrase", action="store_true", help="encrypt with a passphrase")
+    enc.add_argument("--passphrase-file", help="read the passphrase from the first line of FILE")
+    enc.add_argument("--work-factor", type=int, default=DEFAULT_WORK_FACTOR, help=argparse.SUPPRESS)
+    enc.add_argument("-o", "--output", help="output file (default: standard output)")
+    enc.add_argument("input", nargs="?", help="input file (default: standard input)")
+    enc.set_defaults(func=_encrypt)
+
+    dec = commands.add_parser("decrypt", help="decrypt with identities or a passphrase")
+    dec.add_argument("-i", "--identity", action="append", default=[], help="an identity file (repeatable)")
+    dec.add_argument("--passphrase-file", help="read the passphrase from the first line of FILE")
+    dec.add_argument(
+        "--max-work-factor", type=int, default=DEFAULT_MAX_WORK_FACTOR,
+        help=f"highest scrypt work factor accepted (default {DEFAULT_MAX_WORK_FACTOR})",
+    )
+    dec.add_argument("--salvage", action="store_true", help="recover the authenticated part of a cut-off file")
+    dec.add_argument("-o", "--output", help="output file (default: standard output)")
+    dec.add_argument("input", nargs="?", help="input file (default: standard input)")
+    dec.set_defaults(func=_decrypt)
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    identity = generate_identity()
+    text = identity_file_text(identity)
+    if args.output:
+        try:
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KitError(f"{args.output} already exists; not overwriting a key") from None
+        except OSError as exc:
+            raise KitError(f"cannot create {args.output}: {exc.strerror}") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        print(f"Public key: {identity.recipient}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def _read_passphrase(path: str | None, confirm: bool) -> str:
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                line = f.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise KitError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise KitError(f"passphrase file {path} is not UTF-8 text") from None
+        if not line:
+            raise KitError(f"passphrase file {path} is empty")
+        return line
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR))
+    except OSError:
+        raise KitError("no terminal to ask for the passphrase; use --passphrase-file") from None
+    passphrase = getpass.getpass("Enter passphrase: ")
+    if not passphrase:
+        raise KitError("passphrase is empty")
+    if confirm and getpass.getpass("Confirm passphrase: ") != passphrase:
+        raise KitError("passphrases didn't match")
+    return passphrase
+
+
+@contextlib.contextmanager
+def _input(path: str | None) -> Iterator[BinaryIO]:
+    if not path or path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise KitError(f"cannot open {path}: {exc.strerror}") from None
+    with f:
+        yield f
+
+
+@contextlib.contextmanager
+def _output(path: str | None, binary_age: bool) -> Iterator[BinaryIO]:
+    """Yield the output; a file we created is removed again if anything fails."""
+    if not path or path == "-":
+        if binary_age and sys.stdout.isatty():
+            raise KitError("refusing to write binary age data to a terminal; use -o FILE")
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    try:
+        f = open(path, "xb")
+    except FileExistsError:
+        raise KitError(f"{path} already exists; not overwriting it") from None
+    except OSError as exc:
+        raise KitError(f"cannot create {path}: {exc.strerror}") from None
+    ok = False
+    try:
+        with f:
+            yield f
+        ok = True
+    finally:
+        if not ok:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _copy(src: BinaryIO, dst: BinaryIO) -> None:
+    buf = bytearray(_COPY_BLOCK)
+    view = memoryview(buf)
+    while True:
+        try:
+            n = src.readinto(view)
+        except OSError as exc:
+            raise KitError(f"cannot read input: {exc.strerror or exc}") from None
+        if not n:
+            return
+        try:
+            dst.write(view[:n])
+        except OSError as exc:
+            raise KitError(f"cannot write output: {exc.strerror or exc}") from None
+
+
+def _encrypt(args: argparse.Namespace) -> int:
+    recipients: list = [parse_recipient(r) for r in args.recipient]
+    for path in args.recipients_file:
+        recipients += read_recipients(Path(path))
+    if args.passphrase or args.passphrase_file:
+        if recipients:
+            raise KitError("-p/--passphrase cannot be combined with recipients")
+        recipients = [ScryptRecipient(_read_passphrase(args.passphrase_file, confirm=True), args.work_factor)]
+    if not recipients:
+        raise KitError("no recipients: give -r RECIPIENT, -R FILE or -p")
+    with _input(args.input) as src, _output(args.output, binary_age=True) as dst:
+        try:
+            with Encryptor(dst, recipients) as writer:
+                _copy(src, writer)
+        except OSError as exc:
+            # The final chunk or header could not be written (e.g. disk full).
+            raise KitError(f"cannot write output: {exc.strerror or exc}") from None
+    return 0
+
+
+def _identities(args: argparse.Namespace) -> list:
+    identities: list = []
+    for path in args.identity:
+        try:
+            head = Path(path).read_bytes()[:32]
+        except OSError as exc:
+            raise KitError(f"cannot read identity file {path}: {exc.strerror}") from None
+        if head.startswith(b"age-encryption.org/v1"):
+            passphrase = _read_passphrase(args.passphrase_file, confirm=False)
+            identities.append(unwrap_identity(Path(path).read_bytes(), passphrase, args.max_work_factor))
+        else:
+            identities += read_identities(Path(path))
+    return identities
+
+
+def _decrypt(args: argparse.Namespace) -> int:
+    identities = _identities(args)
+    with _input(args.input) as src:
+        if not identities:
+            # Like age -d without -i: the file must be passphrase-encrypted.
+            head = src.peek(256)[:256] if hasattr(src, "peek") else b""
+            if head and b"\n-> scrypt " not in head:
+                raise KitError("no identities given (-i FILE) and the file is not passphrase-encrypted")
+            passphrase = _read_passphrase(args.passphrase_file, confirm=False)
+            identities = [ScryptIdentity(passphrase, args.max_work_factor)]
+        if args.salvage:
+            with _output(args.output, binary_age=False) as dst:
+                report = salvage(src, identities, dst)
+            print(f"kit: {report}", file=sys.stderr)
+            return 0 if report.complete else 3
+        # The header is checked before an output file is created.
+        plain = Decryptor(src, identities)
+        with _output(args.output, binary_age=False) as dst:
+            try:
+                _copy(plain, dst)
+            except AgeError as exc:
+                if args.output:
+                    raise KitError(f"{exc}; {args.output} removed") from None
+                raise
+    return 0
