@@ -19,6 +19,11 @@ from appliance.errors import KitError
 COMMAND_MODULES = [
     "appliance.age.cli",
     "appliance.provisioning.cli",
+    "appliance.cli.run",
+    "appliance.cli.people",
+    "appliance.cli.assign",
+    "appliance.cli.record",
+    "appliance.cli.button",
 ]
 
 

@@ -1,0 +1,32 @@
+"""The ``--data DIR`` option shared by the kit's commands, and its default."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from appliance.config import DEFAULT_DATA_DIR
+
+# `make run` keeps the simulated kit's data in ./data of the checkout.
+SIMULATION_DATA_DIR = Path("data")
+
+
+def default_data_dir(simulate: bool = False) -> Path:
+    """``$KIT_DATA``; else ``./data`` in simulation or when it holds a kit; else the kit's own."""
+    if os.environ.get("KIT_DATA"):
+        return Path(os.environ["KIT_DATA"])
+    if simulate or (SIMULATION_DATA_DIR / "catalogue.db").exists():
+        return SIMULATION_DATA_DIR
+    return DEFAULT_DATA_DIR
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", metavar="DIR", type=Path, default=None,
+        help=f"data directory (default: $KIT_DATA, else ./data if it holds a kit, else {DEFAULT_DATA_DIR})",
+    )
+
+
+def data_dir_from(args: argparse.Namespace, simulate: bool = False) -> Path:
+    return Path(args.data or default_data_dir(simulate)).absolute()

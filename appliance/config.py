@@ -1,0 +1,99 @@
+"""The kit's settings: one dataclass, defaults for a Pi, overridable from a file.
+
+``DATA/kit.toml`` (optional) may set any field, e.g.::
+
+    button_pin = 17
+    red_led_pin = 22
+    green_led_pin = 27
+    min_minutes_left = 10
+
+>>> cfg = KitConfig(data_dir=Path("/tmp/x"), simulate=True)
+>>> cfg.effective_port, cfg.socket_path.name
+(8080, 'kit.sock')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import KitError
+
+DEFAULT_DATA_DIR = Path("/var/lib/lessonkit")
+
+
+@dataclass
+class KitConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    simulate: bool = False
+    port: int | None = None            # None: 8080 in simulation, 80 on the kit
+    host: str = "0.0.0.0"
+    serve_review: bool = True          # the review app (ui package) on `port`
+
+    # GPIO (BCM numbering); the button connects the pin to ground.
+    button_pin: int = 17
+    red_led_pin: int = 22
+    green_led_pin: int = 27
+    stop_hold_s: float = 2.0           # hold while recording -> stop
+    shutdown_hold_s: float = 5.0       # hold while idle -> safe shutdown
+
+    # Camera. None: 1920x1080 on the kit, 1280x720 in simulation.
+    width: int | None = None
+    height: int | None = None
+    fps: int = 30
+    realtime: bool = True              # simulated camera paced like a real one
+    segment_seconds: float = 2.0
+    # Used for the storage estimate before the recorder knows its real rate.
+    estimated_bytes_per_second: float = 10_000_000 / 8 + 16_000
+
+    # Storage guard.
+    min_minutes_left: float = 10.0     # refuse to start below this
+    reserve_bytes: int = 64 * 1024 * 1024  # never written into
+    stop_margin_segments: float = 3.0  # stop when this many segments' worth remains
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return 8080 if self.simulate else 80
+
+    @property
+    def socket_path(self) -> Path:
+        return self.data_dir / "run" / "kit.sock"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.data_dir / "catalogue.db"
+
+    @property
+    def identities_dir(self) -> Path:
+        return self.data_dir / "identities"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    def replace(self, **changes: Any) -> "KitConfig":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def load(cls, data_dir: Path | str, **overrides: Any) -> "KitConfig":
+        """Defaults, then ``DATA/kit.toml``, then ``overrides`` (command-line options)."""
+        data_dir = Path(data_dir).absolute()
+        values: dict[str, Any] = {}
+        path = data_dir / "kit.toml"
+        if path.exists():
+            try:
+                values = tomllib.loads(path.read_text())
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise KitError(f"{path}: not valid TOML ({exc})") from None
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = {k: v for k, v in values.items() if k not in known}
+        values = {k: v for k, v in values.items() if k in known and k != "data_dir"}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(data_dir=data_dir, extra=extra, **values)

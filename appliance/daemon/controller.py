@@ -1,0 +1,352 @@
+"""The kit's state machine: idle, recording, or cannot record (and why).
+
+One instance is shared by the button thread, the review app's worker
+threads and the control socket; every transition takes one lock, and
+``status()`` never waits for a transition to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from appliance.catalogue import Catalogue, NoAssignment
+from appliance.config import KitConfig
+from appliance.errors import KitError
+
+from .sealed import sealed_sizes
+from .storage import DiskLow, StorageGuard
+
+log = logging.getLogger("kit.controller")
+
+REASONS = {
+    "no_assignment": "no teacher and coach assigned (kit assign --teacher NAME --coach NAME)",
+    "disk_low": "disk low: less than {minutes:g} minutes of recording space left",
+    "no_camera": "no camera",
+}
+
+
+class CannotRecord(KitError):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"cannot record: {message}")
+        self.reason = reason
+
+
+class NotRecording(KitError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not recording: nothing to {what}")
+
+
+def _default_recorder_factory(camera: Any, segment_seconds: float) -> Any:
+    from appliance.footage.recorder import SegmentRecorder
+
+    return SegmentRecorder(camera, segment_seconds=segment_seconds)
+
+
+def _parse_recipients(recipients: list[str]) -> list[Any]:
+    from appliance import age
+
+    return [age.parse_recipient(r) for r in recipients]
+
+
+class KitController:
+    def __init__(
+        self,
+        config: KitConfig,
+        catalogue: Catalogue,
+        camera: Any | None,
+        controls: Any | None = None,
+        *,
+        recorder_factory: Callable[[Any, float], Any] = _default_recorder_factory,
+        storage: StorageGuard | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.catalogue = catalogue
+        self.camera = camera
+        self.controls = controls
+        self.storage = storage or StorageGuard(
+            config.data_dir,
+            min_minutes=config.min_minutes_left,
+            reserve_bytes=config.reserve_bytes,
+            stop_margin_s=config.segment_seconds * config.stop_margin_segments,
+        )
+        self._recorder_factory = recorder_factory
+        self._on_shutdown = on_shutdown
+        self._transition = threading.RLock()
+        self._recorder: Any | None = None
+        self._recording_id: str | None = None
+        self._started_mono: float | None = None
+        self._camera_error: str | None = None
+        self._error: str | None = None
+        self._last_stop: str | None = None
+        self._syncing = False
+        self._sync_state: str | None = None
+        self.shutdown_requested = threading.Event()
+        if controls is not None:
+            controls.gestures.on_short_press = self._button_short
+            controls.gestures.on_hold_stop = self._button_hold_stop
+            controls.gestures.on_hold_shutdown = self._button_hold_shutdown
+            controls.set_recording(False)
+        self.refresh()
+
+    # -- what the kit can do now ---------------------------------------------
+
+    def _bytes_per_second(self) -> float:
+        recorder = self._recorder
+        if recorder is not None:
+            measured = getattr(recorder, "bytes_per_second", None)
+            if measured:
+                return float(measured)
+        nominal = getattr(self.camera, "nominal_bytes_per_second", None)
+        return float(nominal or self.config.estimated_bytes_per_second)
+
+    def _problem(self) -> tuple[str, str] | None:
+        """Why the kit cannot start a recording now, or None."""
+        if self.camera is None:
+            return "no_camera", REASONS["no_camera"]
+        if self._camera_error:
+            return "no_camera", f"{REASONS['no_camera']} ({self._camera_error})"
+        if self.catalogue.get_assignment() is None:
+            return "no_assignment", REASONS["no_assignment"]
+        if not self.storage.can_start(self._bytes_per_second()):
+            return "disk_low", REASONS["disk_low"].format(minutes=self.storage.min_minutes)
+        return None
+
+    def status(self) -> dict:
+        recording_id = self._recording_id
+        started = self._started_mono
+        state, reason, message = "idle", None, None
+        if recording_id is not None:
+            state = "recording"
+        else:
+            problem = self._problem()
+            if problem:
+                state, (reason, message) = "cannot_record", problem
+        assignment = self.catalogue.get_assignment()
+        elapsed = None
+        if recording_id is not None and started is not None:
+            elapsed = round(self.catalogue.clock.monotonic() - started, 3)
+        return {
+            "state": state,
+            "reason": reason,
+            "message": message,
+            "recording_id": recording_id,
+            "elapsed_s": elapsed,
+            "minutes_left": round(self.storage.minutes_left(self._bytes_per_second()), 1),
+            "teacher": assignment["teacher"]["name"] if assignment else None,
+            "coach": assignment["coach"]["name"] if assignment else None,
+            "error": self._error,
+            "last_stop": self._last_stop,
+            "sync": self._sync_state,
+            "clock_trusted": self.catalogue.clock.trusted,
+            "led": self.controls.pattern if self.controls is not None else None,
+        }
+
+    def refresh(self) -> None:
+        """Bring the LEDs in line with the state (also called periodically)."""
+        if self.controls is None:
+            return
+        recording = self._recording_id is not None
+        self.controls.set_recording(recording)
+        if recording:
+            self.controls.show("recording")
+        elif self._error:
+            self.controls.show("error")
+        elif problem := self._problem():
+            self.controls.show(problem[0])
+        elif self._syncing:
+            self.controls.show("syncing")
+        else:
+            self.controls.show("ready")
+
+    # -- transitions ---------------------------------------------------------
+
+    def start_recording(self, source: str = "cli") -> str:
+        with self._transition:
+            if self._recording_id is not None:
+                raise KitError(f"already recording ({self._recording_id})")
+            self._error = None
+            problem = self._problem()
+            if problem and problem[0] == "no_camera" and self.camera is not None:
+                problem = None  # the camera may be back: try it
+            if problem:
+                self.refresh()
+                raise CannotRecord(*problem)
+            try:
+                assignment = self.catalogue.require_assignment()
+                self.storage.check_start(self._bytes_per_second())
+            except (NoAssignment, DiskLow):
+                self.refresh()
+                raise
+            recipients = [assignment["teacher"]["recipient"], assignment["coach"]["recipient"]]
+            parsed = _parse_recipients(recipients)
+            row = self.catalogue.create_recording(
+                assignment["teacher"]["id"], assignment["coach"]["id"], recipients
+            )
+            recording_id = row["id"]
+            directory = self.recording_dir(recording_id)
+            directory.mkdir(parents=True, exist_ok=True)
+            recorder = self._recorder_factory(self.camera, self.config.segment_seconds)
+            try:
+                recorder.start(
+                    directory,
+                    parsed,
+                    on_segment=partial(self._on_segment, recording_id),
+                    on_error=partial(self._on_error, recording_id),
+                )
+            except Exception as exc:
+                self.catalogue.mark_interrupted(recording_id, sealed_sizes(directory))
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if type(exc).__name__ == "CameraUnavailable":
+                    self._camera_error = message
+                else:
+                    self._error = message
+                self.refresh()
+                log.error("recording %s could not start: %s", recording_id, message)
+                raise KitError(f"cannot record: the camera did not start ({message})") from None
+            self._camera_error = None
+            self._recorder = recorder
+            self._recording_id = recording_id
+            self._started_mono = row["started_mono"]
+            self._last_stop = None
+            self.refresh()
+            log.info("recording %s started (%s)", recording_id, source)
+            return recording_id
+
+    def stop_recording(self, reason: str = "stopped") -> dict:
+        with self._transition:
+            recording_id, recorder = self._recording_id, self._recorder
+            if recording_id is None or recorder is None:
+                raise NotRecording("stop")
+            directory = self.recording_dir(recording_id)
+            try:
+                recorder.stop()
+            except Exception as exc:  # the last segment could not be sealed
+                log.error("recording %s: stopping failed: %s", recording_id, exc)
+                row = self.catalogue.mark_interrupted(recording_id, sealed_sizes(directory))
+                self._error = f"the end of the recording was lost ({exc})"
+            else:
+                row = self.catalogue.finish_recording(recording_id)
+            self._recorder = None
+            self._recording_id = None
+            self._started_mono = None
+            self._last_stop = reason
+            self.refresh()
+            log.info("recording %s %s: %d segments, %.1f s", recording_id, reason,
+                     row["segments"], row["duration_s"])
+            return row
+
+    def bookmark(self) -> dict:
+        with self._transition:
+            recording_id, started = self._recording_id, self._started_mono
+            if recording_id is None or started is None:
+                raise NotRecording("bookmark")
+            offset = self.catalogue.clock.monotonic() - started
+            bookmark_id = self.catalogue.add_bookmark(recording_id, offset)
+        if self.controls is not None:
+            self.controls.show("bookmark")
+        return {"bookmark_id": bookmark_id, "recording_id": recording_id, "offset_s": round(offset, 3)}
+
+    def request_shutdown(self) -> None:
+        log.warning("safe shutdown requested with the button")
+        if self.controls is not None:
+            self.controls.show("shutdown")
+        self.shutdown_requested.set()
+        if self._on_shutdown is not None:
+            self._on_shutdown()
+
+    def close(self) -> None:
+        """Stop a running recording cleanly (daemon exit)."""
+        if self._recording_id is not None:
+            try:
+                self.stop_recording(reason="stopped (kit shutting down)")
+            except KitError:
+                pass
+
+    # -- recorder callbacks (recorder thread: never block on a transition) ---
+
+    def _on_segment(self, recording_id: str, segment: Any) -> None:
+        self.catalogue.add_segment(
+            recording_id, segment.index, segment.start_s, segment.duration_s, segment.bytes
+        )
+        if segment.index > 0 and self.storage.must_stop(self._bytes_per_second()):
+            log.warning("recording %s: disk nearly full, stopping", recording_id)
+            self._in_background(self._stop_if_current, recording_id, "stopped: disk full")
+
+    def _on_error(self, recording_id: str, error: BaseException) -> None:
+        log.error("recording %s failed: %s", recording_id, error)
+        self._in_background(self._fail_if_current, recording_id, error)
+
+    def _stop_if_current(self, recording_id: str, reason: str) -> None:
+        with self._transition:
+            if self._recording_id == recording_id:
+                self.stop_recording(reason=reason)
+
+    def _fail_if_current(self, recording_id: str, error: BaseException) -> None:
+        with self._transition:
+            if self._recording_id != recording_id:
+                return
+            recorder = self._recorder
+            try:
+                if recorder is not None:
+                    recorder.stop()
+            except Exception:
+                pass
+            self.catalogue.mark_interrupted(recording_id, sealed_sizes(self.recording_dir(recording_id)))
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            if type(error).__name__ == "CameraUnavailable":
+                self._camera_error = message
+            else:
+                self._error = message
+            self._recorder = None
+            self._recording_id = None
+            self._started_mono = None
+            self._last_stop = f"failed: {message}"
+            self.refresh()
+
+    @staticmethod
+    def _in_background(target: Callable[..., None], *args: Any) -> None:
+        threading.Thread(target=target, args=args, name="kit-transition", daemon=True).start()
+
+    # -- buttons ---------------------------------------------------------------
+
+    def _button_short(self) -> None:
+        try:
+            if self._recording_id is not None:
+                self.bookmark()
+            else:
+                self.start_recording(source="button")
+        except KitError as exc:
+            log.warning("button: %s", exc)
+
+    def _button_hold_stop(self) -> bool:
+        if self._recording_id is None:
+            return False
+        try:
+            self.stop_recording()
+        except KitError as exc:
+            log.warning("button: %s", exc)
+        return True
+
+    def _button_hold_shutdown(self) -> None:
+        if self._recording_id is None:
+            self.request_shutdown()
+
+    # -- sync status (green LED) -------------------------------------------------
+
+    def on_sync_status(self, status: str, *_: Any) -> None:
+        self._sync_state = status
+        self._syncing = status == "syncing"
+        if self.controls is not None and self._recording_id is None:
+            if status == "done":
+                self.controls.show("sync_done")
+            elif status == "failed":
+                self.controls.show("sync_failed")
+        self.refresh()
+
+    def recording_dir(self, recording_id: str) -> Path:
+        return self.config.recordings_dir / recording_id

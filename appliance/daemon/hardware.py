@@ -1,0 +1,43 @@
+"""Choosing the hardware side: real camera and GPIO on a Pi, simulated elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from appliance.config import KitConfig
+
+log = logging.getLogger("kit.hardware")
+
+
+def make_camera(config: KitConfig) -> Any | None:
+    """The camera, or None (the kit then says "no camera" instead of recording)."""
+    from appliance.camera import CameraUnavailable
+
+    try:
+        if config.simulate:
+            from appliance.camera import SimulatedCamera
+
+            return SimulatedCamera(
+                width=config.width or 1280, height=config.height or 720, fps=config.fps,
+                realtime=config.realtime, keyframe_seconds=config.segment_seconds,
+            )
+        from appliance.camera import Picamera2Camera
+
+        return Picamera2Camera(width=config.width or 1920, height=config.height or 1080,
+                               fps=config.fps)
+    except (CameraUnavailable, ImportError, OSError, RuntimeError) as exc:
+        log.error("no camera: %s", exc)
+        return None
+
+
+def make_controls(config: KitConfig) -> Any:
+    from appliance.controls import Controls, mock_factory
+
+    if config.simulate:
+        return Controls(config, pin_factory=mock_factory())
+    try:
+        return Controls(config)
+    except Exception as exc:  # no GPIO here (not a Pi): keep working, say so
+        log.error("no GPIO (%s); using simulated pins", exc)
+        return Controls(config, pin_factory=mock_factory())
