@@ -12,11 +12,11 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 # Debian packages the tests and the simulation use. Each is checked with
 # dpkg and only the missing ones are installed (needs root or sudo).
-DEB_PACKAGES := age rsync openssh-server openssh-client ffmpeg chromium sqlite3 iproute2 xz-utils
+DEB_PACKAGES := age rsync openssh-server openssh-client ffmpeg chromium sqlite3 iproute2 xz-utils npm
 
-.PHONY: run test bench image deps deps-system deps-python clean
+.PHONY: run test bench image deps deps-system deps-python deps-ui clean
 
-deps: deps-system deps-python
+deps: deps-system deps-python deps-ui
 
 deps-system:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -37,6 +37,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# hls.js for browsers without native HLS, from the npm registry at the
+# version pinned in ui/package-lock.json, copied into ui/static/vendor
+# (ignored by git: never committed by hand).
+HLS_JS := ui/static/vendor/hls.min.js
+
+deps-ui: $(HLS_JS)
+
+$(HLS_JS): ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p $(@D)
+	cp ui/node_modules/hls.js/dist/hls.min.js $@
 
 run: deps
 	$(VENV)/bin/kit run --simulate --demo

@@ -1,0 +1,70 @@
+"""A small but real data directory for the review-app tests.
+
+Three people (teacher Anna, coach Bram, and Cor, another teacher) with
+passphrase-wrapped identities; one recording of Anna + Bram made with the
+SimulatedCamera and the real SegmentRecorder (H.264 + AAC, encrypted while
+written), and one short recording of Cor + Bram that Anna must never see.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance import age
+from appliance.camera import SimulatedCamera
+from appliance.catalogue import Catalogue
+from appliance.footage.recorder import SegmentRecorder
+from appliance.people import create_person
+
+PASSPHRASES = {
+    "Anna": "anna-correct-horse",
+    "Bram": "bram-battery-staple",
+    "Cor": "cor-tr0ub4dor-three",
+}
+WORK_FACTOR = 10  # scrypt 2**10: keeps unlocking quick in tests; the kit uses 2**18
+
+
+@dataclass
+class KitData:
+    data_dir: Path
+    people: dict[str, dict]
+    own_recording: str
+    foreign_recording: str
+    own_duration_s: float
+
+
+def record(catalogue: Catalogue, data_dir: Path, teacher: dict, coach: dict, seconds: float,
+           width: int = 320, height: int = 180) -> str:
+    """A real recording of ``seconds`` of simulated camera, catalogued segment by segment."""
+    recipients = [teacher["recipient"], coach["recipient"]]
+    row = catalogue.create_recording(teacher["id"], coach["id"], recipients)
+    directory = data_dir / "recordings" / row["id"]
+    enough = threading.Event()
+
+    def on_segment(seg) -> None:
+        catalogue.add_segment(row["id"], seg.index, seg.start_s, seg.duration_s, seg.bytes)
+        if seg.index > 0 and seg.start_s + seg.duration_s >= seconds:
+            enough.set()
+
+    recorder = SegmentRecorder(SimulatedCamera(width, height, fps=30, realtime=False), segment_seconds=2.0)
+    recorder.start(directory, [age.parse_recipient(r) for r in recipients], on_segment=on_segment)
+    enough.wait(120)
+    recorder.stop()
+    catalogue.finish_recording(row["id"])
+    return row["id"]
+
+
+def build(data_dir: Path, seconds: float = 20.0) -> KitData:
+    catalogue = Catalogue(data_dir / "catalogue.db")
+    people = {}
+    for name, role in (("Anna", "teacher"), ("Bram", "coach"), ("Cor", "teacher")):
+        people[name] = create_person(data_dir, catalogue, name, role, PASSPHRASES[name], work_factor=WORK_FACTOR)
+    catalogue.assign("Anna", "Bram")
+    own = record(catalogue, data_dir, people["Anna"], people["Bram"], seconds)
+    foreign = record(catalogue, data_dir, people["Cor"], people["Bram"], 4.0)
+    duration = float(catalogue.get_recording(own)["duration_s"])
+    catalogue.add_bookmark(own, 6.0)
+    catalogue.close()
+    return KitData(data_dir, people, own, foreign, duration)

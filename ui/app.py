@@ -1,0 +1,117 @@
+"""The review app's factory.
+
+``kit run`` calls ``create_app(controller=..., data_dir=..., config=...)``
+and serves the result with waitress; the tests call it with a data
+directory of their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ui import i18n
+from ui.annotations import AnnotationStore
+from ui.catalogue_access import CatalogueAccess
+from ui.config import ReviewConfig
+from ui.media import PlainSizes
+from ui.session_store import SessionStore
+from ui.throttle import Throttle
+from ui import web
+
+
+def create_app(
+    controller: Any = None,
+    data_dir: str | Path = "data",
+    config: Any = None,
+    *,
+    clock: Any = None,
+) -> Flask:
+    kit_config = ReviewConfig.from_any(config)
+    data_dir = Path(data_dir)
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.update(
+        KIT=kit_config,
+        DATA_DIR=data_dir,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        # Flask's own signed-cookie session is not used: the only cookie that
+        # matters is the random session id set by ui.web.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    extra_clock = {"clock": clock} if clock else {}
+    app.extensions["kit_controller"] = controller
+    app.extensions["kit_sessions"] = SessionStore(
+        kit_config.idle_timeout_s, kit_config.max_sessions, **extra_clock
+    )
+    app.extensions["kit_throttle"] = Throttle(kit_config.throttle_base_s, kit_config.throttle_max_s, **extra_clock)
+    app.extensions["kit_catalogue"] = CatalogueAccess(data_dir / "catalogue.db")
+    app.extensions["kit_annotations"] = AnnotationStore(data_dir / "recordings")
+    app.extensions["kit_sizes"] = PlainSizes()
+    app.extensions["kit_translations"] = i18n.load_translations(kit_config.locales)
+
+    from ui.admin_account import AdminAccount
+
+    app.extensions["kit_admin"] = AdminAccount(data_dir / "admin-password")
+    if kit_config.admin_password and not app.extensions["kit_admin"].is_set():
+        app.extensions["kit_admin"].set_password(kit_config.admin_password)
+
+    _register_blueprints(app)
+    _install_hooks(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from ui.blueprints import admin, annotate, api, auth, export, library, live, player, stats
+
+    for module in (auth, library, player, live, annotate, stats, export, admin, api):
+        app.register_blueprint(module.bp)
+
+
+def _install_hooks(app: Flask) -> None:
+    @app.before_request
+    def _before() -> None:
+        kit: ReviewConfig = app.config["KIT"]
+        g.locale = i18n.choose_locale(kit.locales, kit.default_locale)
+        g.translations = app.extensions["kit_translations"][g.locale]
+        web.load_session()
+        web.check_csrf()
+
+    @app.after_request
+    def _after(response: Any) -> Any:
+        response = web.set_session_cookie(response)
+        if request.args.get("lang") in app.config["KIT"].locales:
+            response.set_cookie(i18n.LANG_COOKIE, request.args["lang"], httponly=True, samesite="Strict",
+                                max_age=365 * 86400)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; media-src 'self' blob:; worker-src 'self' blob:; img-src 'self' data:; "
+            "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        )
+        if request.path.startswith(("/media/", "/api/", "/export/")) or web.current_session().unlocked:
+            # Personal pages and decrypted media must not linger in a browser cache.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if web.wants_json():
+            return web.json_error(exc.code or 500, exc.description or exc.name)
+        return render_template("error.html", error=exc), exc.code
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        return {
+            "_": i18n.gettext,
+            "ngettext": i18n.ngettext,
+            "session": g.get("kit_session"),
+            "locale": g.get("locale", "nl"),
+            "locales": app.config["KIT"].locales,
+        }

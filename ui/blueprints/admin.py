@@ -1,0 +1,127 @@
+"""The admin account: kit settings and people, never footage.
+
+Adding a person creates their X25519 identity, wraps it with the passphrase
+they choose (as ``age -p`` would) and stores only the wrapped file; the
+public key goes to the catalogue. The page says plainly that a lost
+passphrase means lost footage, and the person can download the wrapped file
+as a backup after unlocking.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from appliance.errors import KitError
+from ui import web
+from ui.i18n import gettext as _
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+MIN_PASSPHRASE = 10
+
+
+def catalogue_rw() -> Any:
+    cat = current_app.extensions.get("kit_catalogue_rw")
+    if cat is None:
+        from appliance.catalogue import Catalogue
+
+        cat = Catalogue(current_app.config["DATA_DIR"] / "catalogue.db")
+        current_app.extensions["kit_catalogue_rw"] = cat
+    return cat
+
+
+@bp.get("/login")
+def login() -> Any:
+    return render_template("admin_login.html", error=None)
+
+
+@bp.post("/login")
+def login_post() -> Any:
+    throttle = current_app.extensions["kit_throttle"]
+    key = f"admin-client:{request.remote_addr}"
+    wait = throttle.wait_s(key, "admin")
+    if wait > 0:
+        msg = _("Too many wrong passwords. Wait %(s)s seconds and try again.", s=int(wait + 0.999))
+        return render_template("admin_login.html", error=msg), 429
+    account = current_app.extensions["kit_admin"]
+    if not account.is_set():
+        return render_template("admin_login.html", error=_("No admin password is set on this kit yet.")), 409
+    if not account.check(request.form.get("password", "")):
+        throttle.failure(key, "admin")
+        return render_template("admin_login.html", error=_("That password is not right.")), 401
+    throttle.success(key, "admin")
+    session = web.current_session()
+    session.forget_key()  # an admin session never holds a person's key
+    web.store().rotate(session)
+    g.session_rotated = True
+    session.role = "admin"
+    return redirect(url_for("admin.index"))
+
+
+@bp.get("/")
+@web.admin_required
+def index() -> Any:
+    cat = catalogue_rw()
+    return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
+                           settings=web.catalogue().settings(), message=request.args.get("done"), error=None)
+
+
+def _page_with_error(message: str, status: int = 400) -> Any:
+    cat = catalogue_rw()
+    return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
+                           settings=web.catalogue().settings(), message=None, error=message), status
+
+
+@bp.post("/people")
+@web.admin_required
+def add_person() -> Any:
+    form = request.form
+    name, role = form.get("name", "").strip(), form.get("role", "")
+    passphrase, again = form.get("passphrase", ""), form.get("passphrase_again", "")
+    if not name or role not in ("teacher", "coach"):
+        return _page_with_error(_("Give a name and choose teacher or coach."))
+    if len(passphrase) < MIN_PASSPHRASE:
+        return _page_with_error(_("The passphrase needs at least %(n)s characters.", n=MIN_PASSPHRASE))
+    if passphrase != again:
+        return _page_with_error(_("The two passphrases differ."))
+    from appliance.people import create_person
+
+    try:
+        create_person(current_app.config["DATA_DIR"], catalogue_rw(), name, role, passphrase)
+    except KitError as exc:
+        return _page_with_error(str(exc))
+    return redirect(url_for("admin.index", done="person"))
+
+
+@bp.post("/assignment")
+@web.admin_required
+def assign() -> Any:
+    try:
+        catalogue_rw().assign(request.form.get("teacher", ""), request.form.get("coach", ""))
+    except KitError as exc:
+        return _page_with_error(str(exc))
+    return redirect(url_for("admin.index", done="assignment"))
+
+
+@bp.post("/settings")
+@web.admin_required
+def settings() -> Any:
+    key = request.form.get("key", "").strip()
+    raw = request.form.get("value", "")
+    if not key or len(key) > 64 or not key.replace("_", "").replace(".", "").isalnum():
+        return _page_with_error(_("A setting needs a short name of letters, digits, dots and underscores."))
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    catalogue_rw().set_setting(key, value)
+    return redirect(url_for("admin.index", done="setting"))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    web.store().destroy(web.current_session().sid)
+    g.session_ended = True
+    return redirect(url_for("auth.unlock"))

@@ -1,0 +1,118 @@
+"""Unlocking with name + passphrase, locking, logging out, language."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from appliance import age
+from ui import web
+from ui.i18n import gettext as _
+
+bp = Blueprint("auth", __name__)
+PERSON_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@bp.get("/")
+def index() -> Any:
+    session = web.current_session()
+    if session.role == "admin":
+        return redirect(url_for("admin.index"))
+    if session.unlocked:
+        return redirect(url_for("library.index"))
+    return redirect(url_for("auth.unlock"))
+
+
+@bp.get("/unlock")
+def unlock() -> Any:
+    return render_template("unlock.html", people=web.catalogue().people(), error=None,
+                           chosen=request.args.get("person"), next=_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never send someone to another site after unlocking.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("library.index")
+
+
+class UnlockRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def try_unlock(person_id: str, passphrase: str) -> None:
+    """Unwrap the person's identity into the current session, or raise UnlockRefused."""
+    throttle = current_app.extensions["kit_throttle"]
+    person = web.catalogue().person(person_id) if PERSON_ID_RE.match(person_id or "") else None
+    client_key = f"client:{request.remote_addr}"
+    person_key = f"person:{person_id}"
+    wait = throttle.wait_s(person_key, client_key)
+    if wait > 0:
+        raise UnlockRefused(429, _("Too many wrong passphrases. Wait %(s)s seconds and try again.", s=int(wait + 0.999)))
+    path = current_app.config["DATA_DIR"] / "identities" / f"{person_id}.age"
+    if person is None or not path.exists():
+        throttle.failure(client_key)
+        raise UnlockRefused(401, _("Choose your name from the list."))
+    try:
+        identity = age.unwrap_identity(path.read_bytes(), passphrase)
+    except age.NoIdentityMatch:
+        throttle.failure(person_key, client_key)
+        raise UnlockRefused(401, _("That passphrase is not right. Check it and try again."))
+    except age.AgeError:
+        raise UnlockRefused(500, _("Your key file on this kit is damaged. Restore it from your backup."))
+    if str(identity.recipient) != person.recipient:
+        raise UnlockRefused(500, _("Your key file does not match your public key in the catalogue."))
+    throttle.success(person_key, client_key)
+    session = web.store().rotate(web.current_session())
+    g.session_rotated = True
+    session.role = "person"
+    session.person_id = person.id
+    session.person_name = person.name
+    session.recipient = person.recipient
+    session.identity = identity
+
+
+@bp.post("/unlock")
+def unlock_post() -> Any:
+    person_id = request.form.get("person", "")
+    try:
+        try_unlock(person_id, request.form.get("passphrase", ""))
+    except UnlockRefused as refused:
+        page = render_template("unlock.html", people=web.catalogue().people(), error=str(refused),
+                               chosen=person_id, next=_safe_next(request.form.get("next")))
+        return page, refused.status
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/lock")
+def lock() -> Any:
+    """Forget the key now; the browser keeps an anonymous session for the next unlock."""
+    session = web.current_session()
+    name = session.person_id
+    session.forget_key()
+    web.store().rotate(session)
+    g.session_rotated = True
+    return redirect(url_for("auth.unlock", person=name) if name else url_for("auth.unlock"))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    web.store().destroy(web.current_session().sid)
+    g.session_ended = True
+    return redirect(url_for("auth.unlock"))
+
+
+@bp.get("/key-backup")
+@web.person_required
+def key_backup() -> Any:
+    """The person's own passphrase-wrapped identity (as ``age -p`` wrote it), for safe keeping."""
+    from flask import send_file
+
+    session = web.current_session()
+    path = current_app.config["DATA_DIR"] / "identities" / f"{session.person_id}.age"
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                     download_name=f"{session.person_name}-key.age", max_age=0)

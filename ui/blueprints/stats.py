@@ -1,0 +1,63 @@
+"""Statistics per lesson or per 10-minute window, as SVG beside the norms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from markupsafe import Markup
+
+from ui import web
+from ui.blueprints.annotate import load
+from ui.i18n import gettext as _
+from ui.statistics import COLOURS, WINDOW_S, bar_chart, lesson_statistics, timeline_chart
+
+bp = Blueprint("stats", __name__)
+
+
+def window_arg() -> float | None:
+    raw = request.args.get("window", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0 <= value < 1e7 else None
+
+
+def charts(s: dict[str, Any], duration_s: float) -> dict[str, Markup]:
+    c = s["counts"]
+    q = s["questions"]
+    fb = s["feedback"]
+    return {
+        "counts": Markup(bar_chart(_("Interventions per minute"), [
+            (_("instruction"), s["rate_per_min"]["instruction"], COLOURS["instruction"]),
+            (_("question"), s["rate_per_min"]["question"], COLOURS["question"]),
+            (_("feedback"), s["rate_per_min"]["feedback"], COLOURS["feedback"]),
+        ], unit="/min")),
+        "questions": Markup(bar_chart(_("Question mix"), [
+            (_("instructions"), c["instruction"], COLOURS["instruction"]),
+            (_("category 1"), q[1], "#9ecae1"),
+            (_("category 2 + 3"), q[2] + q[3], COLOURS["question"]),
+        ], norm=(_("norm: more category 2/3 questions than instructions"), c["instruction"] + 0.5))),
+        "feedback": Markup(bar_chart(_("Feedback"), [
+            (_("positive"), fb["positive"], COLOURS["positive"]),
+            (_("negative"), fb["negative"], COLOURS["negative"]),
+        ], norm=(_("norm: positive at least 3 × negative"), 3 * fb["negative"]) if fb["negative"] else None)),
+        "clips": Markup(bar_chart(_("Pearls and puzzles"), [
+            (_("pearls"), s["pearls"], COLOURS["pearl"]),
+            (_("puzzles"), s["puzzles"], COLOURS["puzzle"]),
+        ], norm=(_("norm: about 2 pearls per puzzle"), 2 * s["puzzles"]) if s["puzzles"] else None)),
+        "timeline": Markup(timeline_chart(_("Timeline"), duration_s, s["timeline"], s["clip_spans"], s["window"])),
+    }
+
+
+@bp.get("/recordings/<recording_id>/stats")
+@web.person_required
+def page(recording_id: str) -> Any:
+    rec = web.owned_recording(recording_id)
+    doc = load(rec)
+    window = window_arg()
+    s = lesson_statistics(doc, rec.duration_s, window)
+    windows = [i * WINDOW_S for i in range(int(rec.duration_s // WINDOW_S) + 1)] if rec.duration_s else [0.0]
+    return render_template("stats.html", rec=rec, s=s, charts=charts(s, rec.duration_s), window=window,
+                           windows=windows)

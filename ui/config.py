@@ -1,0 +1,74 @@
+"""Configuration objects of the review app.
+
+``create_app`` starts from :class:`ReviewConfig` and overlays whatever the
+caller passes (a mapping or an object with attributes, e.g. the kit's own
+config), so ``kit run`` and the tests can tune the same knobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class ReviewConfig:
+    #: A key is forgotten after this many seconds without a request.
+    idle_timeout_s: float = 15 * 60
+    #: First delay after a wrong passphrase; doubles per further failure.
+    throttle_base_s: float = 1.0
+    #: The delay never grows beyond this.
+    throttle_max_s: float = 60.0
+    #: Language of a visitor who has not chosen one.
+    default_locale: str = "nl"
+    locales: tuple[str, ...] = ("nl", "en")
+    #: Frame rate assumed for frame-stepping when the catalogue does not say.
+    fps: float = 30.0
+    #: Password of the admin account, hashed at start-up when no admin
+    #: password file exists yet (the simulation's demo sets it).
+    admin_password: str | None = None
+    #: Set by tests that want plain-HTTP cookies to carry ``Secure`` anyway.
+    secure_cookies: bool = False
+    #: Most open sessions kept; the least recently used anonymous one goes first.
+    max_sessions: int = 500
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_any(cls, source: Any) -> "ReviewConfig":
+        """Build from a mapping, an object with attributes, or ``None``.
+
+        >>> ReviewConfig.from_any({"idle_timeout_s": 5}).idle_timeout_s
+        5
+        >>> ReviewConfig.from_any(None).default_locale
+        'nl'
+        """
+        config = cls()
+        if source is None:
+            return config
+        if isinstance(source, ReviewConfig):
+            return source
+        names = {f.name for f in fields(cls)}
+        for name in names:
+            value = _lookup(source, name)
+            if value is None:
+                value = _lookup(source, "ui_" + name)
+            if value is not None:
+                setattr(config, name, value)
+        return config
+
+
+def _lookup(source: Any, name: str) -> Any:
+    if isinstance(source, dict):
+        return source.get(name)
+    return getattr(source, name, None)
+
+
+class TestingConfig(ReviewConfig):
+    """Short delays so the throttling tests do not wait."""
+
+    def __init__(self, **overrides: Any) -> None:
+        super().__init__()
+        self.throttle_base_s = 0.05
+        self.throttle_max_s = 0.2
+        for key, value in overrides.items():
+            setattr(self, key, value)

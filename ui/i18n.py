@@ -1,0 +1,53 @@
+"""Message catalogues: Dutch by default, English selectable.
+
+The catalogues are the ``.po`` files under ``ui/translations``; they are
+compiled in memory at start-up (no ``.mo`` binaries in the repository).
+Message ids are English, so the ``en`` catalogue may leave most entries
+empty and fall back to the id.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from flask import g, request
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+LANG_COOKIE = "kit_lang"
+
+
+def load_translations(locales: tuple[str, ...]) -> dict[str, Translations]:
+    loaded: dict[str, Translations] = {}
+    for locale in locales:
+        po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+        with po_path.open("rb") as po:
+            catalog = read_po(po, locale=locale)
+        mo = io.BytesIO()
+        write_mo(mo, catalog)
+        mo.seek(0)
+        loaded[locale] = Translations(fp=mo)
+    return loaded
+
+
+def choose_locale(locales: tuple[str, ...], default: str) -> str:
+    wanted = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    return wanted if wanted in locales else default
+
+
+def gettext(message: str, **params: object) -> str:
+    translations: Translations | None = getattr(g, "translations", None)
+    text = translations.gettext(message) if translations else message
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    translations: Translations | None = getattr(g, "translations", None)
+    text = translations.ngettext(singular, plural, n) if translations else (singular if n == 1 else plural)
+    return text % dict(params, num=n)
+
+
+_ = gettext

@@ -1,0 +1,130 @@
+"""OpenAPI 3.0 description of the JSON API (served at ``/api/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ID = {"name": "recording_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_ITEM = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_CSRF = {"name": "X-CSRF-Token", "in": "header", "required": True, "schema": {"type": "string"}}
+_ERR = {"description": "refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(ref: str, description: str = "ok") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): _ERR for c in codes}
+
+
+_TEXT = {"type": "string", "maxLength": 10000}
+_GRID_ROW = {"type": "object", "properties": {k: _TEXT for k in ("want", "feel", "think", "do")},
+             "additionalProperties": False}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Lesson kit review API", "version": "1.0.0",
+             "description": "Recordings encrypted to the unlocked person, their coding, clips and statistics."},
+    "paths": {
+        "/api/session": {"get": {"operationId": "session", "responses": {"200": _json("#/components/schemas/Session")}}},
+        "/api/unlock": {"post": {
+            "operationId": "unlock", "parameters": [_CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["person", "passphrase"],
+                "properties": {"person": {"type": "string"}, "passphrase": {"type": "string"}}}}}},
+            "responses": {"200": _json("#/components/schemas/Session"), **_errors(400, 401, 429)}}},
+        "/api/lock": {"post": {"operationId": "lock", "parameters": [_CSRF],
+                               "responses": {"200": _json("#/components/schemas/Session"), **_errors(400)}}},
+        "/api/status": {"get": {"operationId": "status",
+                                "responses": {"200": _json("#/components/schemas/Status"), **_errors(401, 403)}}},
+        "/api/control/{action}": {"post": {
+            "operationId": "control",
+            "parameters": [{"name": "action", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["start", "stop", "bookmark"]}}, _CSRF],
+            "responses": {"200": {"description": "done", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          **_errors(400, 401, 403, 409, 503)}}},
+        "/api/recordings": {"get": {"operationId": "listRecordings", "responses": {
+            "200": {"description": "recordings encrypted to the unlocked person", "content": {"application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Recording"}}}}},
+            **_errors(401, 403)}}},
+        "/api/recordings/{recording_id}": {"get": {"operationId": "getRecording", "parameters": [_ID],
+            "responses": {"200": _json("#/components/schemas/Recording"), **_errors(401, 403, 404)}}},
+        "/api/recordings/{recording_id}/annotations": {"get": {"operationId": "getAnnotations", "parameters": [_ID],
+            "responses": {"200": _json("#/components/schemas/Annotations"), **_errors(401, 403, 404)}}},
+        "/api/recordings/{recording_id}/codes": {"post": {
+            "operationId": "addCode", "parameters": [_ID, _CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewCode"}}}},
+            "responses": {"201": _json("#/components/schemas/Code"), **_errors(400, 401, 403, 404)}}},
+        "/api/recordings/{recording_id}/codes/{item_id}": {"delete": {
+            "operationId": "deleteCode", "parameters": [_ID, _ITEM, _CSRF],
+            "responses": {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404)}}},
+        "/api/recordings/{recording_id}/clips": {"post": {
+            "operationId": "addClip", "parameters": [_ID, _CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewClip"}}}},
+            "responses": {"201": _json("#/components/schemas/Clip"), **_errors(400, 401, 403, 404)}}},
+        "/api/recordings/{recording_id}/clips/{item_id}": {
+            "patch": {"operationId": "updateClip", "parameters": [_ID, _ITEM, _CSRF],
+                      "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClipChange"}}}},
+                      "responses": {"200": _json("#/components/schemas/Clip"), **_errors(400, 401, 403, 404)}},
+            "delete": {"operationId": "deleteClip", "parameters": [_ID, _ITEM, _CSRF],
+                       "responses": {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404)}}},
+        "/api/recordings/{recording_id}/texts": {"put": {
+            "operationId": "setTexts", "parameters": [_ID, _CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"learning_question": _TEXT, "notes": _TEXT}}}}},
+            "responses": {"200": {"description": "saved", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          **_errors(400, 401, 403, 404)}}},
+        "/api/recordings/{recording_id}/stats": {"get": {
+            "operationId": "getStats",
+            "parameters": [_ID, {"name": "window", "in": "query", "required": False,
+                                 "schema": {"type": "number", "minimum": 0}}],
+            "responses": {"200": _json("#/components/schemas/Stats"), **_errors(400, 401, 403, 404)}}},
+    },
+    "components": {"schemas": {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "Session": {"type": "object", "required": ["csrf_token", "unlocked"], "properties": {
+            "csrf_token": {"type": "string"}, "unlocked": {"type": "boolean"},
+            "person": {"type": "string", "nullable": True}, "admin": {"type": "boolean"}}},
+        "Status": {"type": "object", "required": ["state"], "properties": {
+            "state": {"type": "string"}, "reason": {"nullable": True}, "recording_id": {"type": "string", "nullable": True},
+            "elapsed_s": {"type": "number", "nullable": True}, "watchable": {"type": "boolean"}}},
+        "Recording": {"type": "object", "required": ["id", "started_at", "duration_s", "state"], "properties": {
+            "id": {"type": "string"}, "started_at": {"type": "string"}, "duration_s": {"type": "number"},
+            "state": {"type": "string", "enum": ["recording", "complete", "interrupted"]},
+            "teacher": {"type": "string", "nullable": True}, "coach": {"type": "string", "nullable": True},
+            "segments": {"type": "integer"}, "retention_until": {"type": "string", "nullable": True},
+            "bookmarks": {"type": "array", "items": {"type": "number"}}}},
+        "NewCode": {"type": "object", "required": ["t", "kind"], "properties": {
+            "t": {"type": "number", "minimum": 0},
+            "kind": {"type": "string", "enum": ["instruction", "question", "feedback"]},
+            "category": {"type": "integer", "enum": [1, 2, 3]},
+            "valence": {"type": "string", "enum": ["positive", "negative"]},
+            "level": {"type": "string", "enum": ["content", "strategy", "modus", "personal"]},
+            "progress": {"type": "boolean"}}},
+        "Code": {"allOf": [{"$ref": "#/components/schemas/NewCode"},
+                           {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}]},
+        "Reflection": {"type": "object", "properties": {"teacher": _GRID_ROW, "pupils": _GRID_ROW},
+                       "additionalProperties": False},
+        "NewClip": {"type": "object", "required": ["in", "out", "kind"], "properties": {
+            "in": {"type": "number", "minimum": 0}, "out": {"type": "number", "minimum": 0},
+            "kind": {"type": "string", "enum": ["pearl", "puzzle"]}, "title": {"type": "string", "maxLength": 200},
+            "reflection": {"$ref": "#/components/schemas/Reflection"}}},
+        "ClipChange": {"type": "object", "properties": {
+            "in": {"type": "number", "minimum": 0}, "out": {"type": "number", "minimum": 0},
+            "kind": {"type": "string", "enum": ["pearl", "puzzle"]}, "title": {"type": "string", "maxLength": 200},
+            "reflection": {"$ref": "#/components/schemas/Reflection"}}},
+        "Clip": {"allOf": [{"$ref": "#/components/schemas/NewClip"},
+                           {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}]},
+        "Annotations": {"type": "object", "required": ["recording_id", "codes", "clips"], "properties": {
+            "recording_id": {"type": "string"}, "learning_question": {"type": "string"}, "notes": {"type": "string"},
+            "codes": {"type": "array", "items": {"$ref": "#/components/schemas/Code"}},
+            "clips": {"type": "array", "items": {"$ref": "#/components/schemas/Clip"}},
+            "updated_at": {"type": "string", "nullable": True}, "version": {"type": "integer"}}},
+        "Stats": {"type": "object", "required": ["counts"], "properties": {
+            "counts": {"type": "object"}, "rate_per_min": {"type": "object"}, "questions": {"type": "object"},
+            "feedback": {"type": "object"}, "feedback_ratio": {"type": "number", "nullable": True},
+            "pearls": {"type": "integer"}, "puzzles": {"type": "integer"},
+            "pearl_ratio": {"type": "number", "nullable": True}, "window": {"type": "array", "items": {"type": "number"}}}},
+    }},
+}

@@ -1,0 +1,124 @@
+"""Server-side review sessions: who is unlocked, with which key.
+
+The browser holds only a random session id (an HttpOnly, SameSite=Strict
+cookie). The unwrapped identity lives in this process's memory, in the entry
+for that id, and nowhere else: it is dropped on lock, on logout and when the
+session has been idle longer than the timeout. Python cannot scrub memory,
+so "dropped" means every reference is released; nothing is ever written out.
+
+>>> store = SessionStore(idle_timeout_s=60, clock=lambda: 0.0)
+>>> s = store.create()
+>>> store.get(s.sid) is s
+True
+>>> store.destroy(s.sid); store.get(s.sid) is None
+True
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class ReviewSession:
+    sid: str
+    csrf_token: str
+    last_seen: float
+    #: ``"person"`` once unlocked, ``"admin"`` for the admin account, else ``None``.
+    role: str | None = None
+    person_id: str | None = None
+    person_name: str | None = None
+    recipient: str | None = None
+    identity: Any = field(default=None, repr=False)
+
+    @property
+    def unlocked(self) -> bool:
+        return self.role == "person" and self.identity is not None
+
+    def forget_key(self) -> None:
+        self.identity = None
+        self.role = None
+        self.person_id = self.person_name = self.recipient = None
+
+
+class SessionStore:
+    def __init__(
+        self,
+        idle_timeout_s: float,
+        max_sessions: int = 500,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.idle_timeout_s = idle_timeout_s
+        self.max_sessions = max_sessions
+        self._clock = clock
+        self._sessions: dict[str, ReviewSession] = {}
+        self._lock = threading.Lock()
+
+    def create(self) -> ReviewSession:
+        now = self._clock()
+        session = ReviewSession(
+            sid=secrets.token_urlsafe(32), csrf_token=secrets.token_urlsafe(32), last_seen=now
+        )
+        with self._lock:
+            self._expire(now)
+            if len(self._sessions) >= self.max_sessions:
+                self._evict_one()
+            self._sessions[session.sid] = session
+        return session
+
+    def get(self, sid: str | None) -> ReviewSession | None:
+        """The live session for ``sid``, touched; ``None`` if unknown or idle too long."""
+        if not sid:
+            return None
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is None:
+                return None
+            if now - session.last_seen > self.idle_timeout_s:
+                session.forget_key()
+                del self._sessions[sid]
+                return None
+            session.last_seen = now
+            return session
+
+    def rotate(self, session: ReviewSession) -> ReviewSession:
+        """A fresh id and CSRF token for a session whose privilege changes."""
+        with self._lock:
+            self._sessions.pop(session.sid, None)
+            session.sid = secrets.token_urlsafe(32)
+            session.csrf_token = secrets.token_urlsafe(32)
+            self._sessions[session.sid] = session
+        return session
+
+    def destroy(self, sid: str) -> None:
+        with self._lock:
+            session = self._sessions.pop(sid, None)
+        if session is not None:
+            session.forget_key()
+
+    def unlocked_count(self) -> int:
+        with self._lock:
+            return sum(1 for s in self._sessions.values() if s.unlocked)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            for session in self._sessions.values():
+                session.forget_key()
+            self._sessions.clear()
+
+    def _expire(self, now: float) -> None:
+        stale = [sid for sid, s in self._sessions.items() if now - s.last_seen > self.idle_timeout_s]
+        for sid in stale:
+            self._sessions.pop(sid).forget_key()
+
+    def _evict_one(self) -> None:
+        # Anonymous sessions go first so a flood of visitors cannot log
+        # somebody out; among equals the least recently used.
+        victims = sorted(self._sessions.values(), key=lambda s: (s.role is not None, s.last_seen))
+        if victims:
+            self._sessions.pop(victims[0].sid).forget_key()
