@@ -40,6 +40,8 @@ def _text(source: str | bytes | os.PathLike) -> tuple[str, str]:
 
 
 def _decode(data: bytes, name: str) -> str:
+    if data.startswith(b"age-encryption.org/"):
+        raise KeyFormatError(f"{name} is passphrase-protected; unwrap it with its passphrase first")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -56,8 +58,6 @@ def _lines(text: str):
 def read_identities(source: str | bytes | os.PathLike) -> list[X25519Identity]:
     """All identities in an identity file (path) or identity file text."""
     text, name = _text(source)
-    if text.startswith("age-encryption.org/"):
-        raise KeyFormatError(f"{name} is passphrase-protected; unwrap it with unwrap_identity()")
     identities = []
     for number, line in _lines(text):
         try:

@@ -183,11 +183,18 @@ class Decryptor(io.RawIOBase):
                     self._pending_error = PayloadError("trailing data after the end of the encrypted file")
                     continue
                 break
-            if len(out) - written >= CHUNK_SIZE:
-                written += self._open_chunk(out[written:])
-            else:
-                self._plain_end = self._open_chunk(self._plain_view)
-                self._plain_start = 0
+            try:
+                if len(out) - written >= CHUNK_SIZE:
+                    written += self._open_chunk(out[written:])
+                else:
+                    self._plain_end = self._open_chunk(self._plain_view)
+                    self._plain_start = 0
+            except AgeError as exc:
+                if not written:
+                    raise
+                # Hand out the authenticated bytes first; fail on the next call.
+                self._pending_error = exc
+                return written
         return written
 
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
