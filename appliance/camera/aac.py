@@ -23,7 +23,7 @@ class AacEncoder:
         ctx.bit_rate = bitrate
         ctx.open()
         self._ctx = ctx
-        self._shift: int | None = None
+        self._next_pts = 0
         self.format = AudioFormat(sample_rate, channels, bitrate, bytes(ctx.extradata or b""))
 
     def encode(self, frame: av.AudioFrame | None) -> list[EncodedPacket]:
@@ -31,16 +31,17 @@ class AacEncoder:
         return [self._wrap(p) for p in self._ctx.encode(frame)]
 
     def _wrap(self, packet: av.Packet) -> EncodedPacket:
-        # The encoder stamps its first packet at -1024 (its priming delay).
-        # Starting the audio track at 0 keeps the fragmented MP4 free of
+        # Packets are stamped by counting samples from 0, whatever the input
+        # frames carried. This also drops the encoder's priming offset (its
+        # first packet would be at -1024), keeping the fragmented MP4 free of
         # negative decode times; 21 ms is well inside lip-sync tolerance.
-        if self._shift is None:
-            self._shift = -int(packet.pts or 0)
+        duration = int(packet.duration or 1024)
+        pts, self._next_pts = self._next_pts, self._next_pts + duration
         return EncodedPacket(
             kind="audio",
             data=bytes(packet),
-            pts=int(packet.pts) + self._shift,
-            duration=int(packet.duration or 1024),
+            pts=pts,
+            duration=duration,
             time_base=Fraction(1, self.format.sample_rate),
             keyframe=True,
         )

@@ -77,7 +77,8 @@ class AlsaMicrophone:
                 if anchor_us is None:
                     # The first frame's samples were captured just before now.
                     anchor_us = boottime_us() - frame.samples * 1_000_000 // frame.sample_rate
-                frame.pts = None  # our own timeline, below
+                frame.pts = samples
+                frame.time_base = Fraction(1, frame.sample_rate)
                 for packet in self._encoder.encode(frame):
                     deliver(_on_clock(packet, anchor_us, rate))
                 samples += frame.samples
@@ -88,7 +89,7 @@ class AlsaMicrophone:
                 deliver(_on_clock(packet, anchor_us or 0, rate))
         except CameraUnavailable as exc:
             fail(exc)
-        except (av.FFmpegError, OSError) as exc:
+        except Exception as exc:  # any failure ends the recording with a clear reason
             fail(CameraUnavailable(f"the microphone failed: {exc}"))
         finally:
             self._container.close()
