@@ -66,6 +66,7 @@ class SchoolServer:
 class ProvisioningConfig:
     server: SchoolServer | None = None
     admin_password_hash: str | None = None
+    admin_authorized_keys: tuple[str, ...] = ()
     hotspot_country: str = DEFAULT_COUNTRY
 
 
@@ -108,20 +109,17 @@ def _parse_address(address: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def _check_host_key(key: str) -> str:
+def _check_public_key(key: str, where: str) -> str:
     from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
     parts = key.split()
     if len(parts) < 2 or parts[0] not in _HOST_KEY_TYPES:
-        raise _fail(
-            "[school_server] host_key must be an OpenSSH public key line such as "
-            "'ssh-ed25519 AAAA…' (from the server's /etc/ssh/ssh_host_ed25519_key.pub)"
-        )
+        raise _fail(f"{where} must be an OpenSSH public key line such as 'ssh-ed25519 AAAA…'")
     line = f"{parts[0]} {parts[1]}"
     try:
         load_ssh_public_key(line.encode("ascii"))
     except (ValueError, UnicodeError):
-        raise _fail("[school_server] host_key is not a valid OpenSSH public key") from None
+        raise _fail(f"{where} is not a valid OpenSSH public key") from None
     return line
 
 
@@ -147,9 +145,14 @@ def parse_provisioning_text(text: str) -> ProvisioningConfig:
         user = _string(srv, "school_server", "user") or DEFAULT_SERVER_USER
         if not _USER_RE.match(user):
             raise _fail(f"[school_server] user is not a valid user name: {user!r}")
-        server = SchoolServer(host, port, user, _check_host_key(host_key))
+        server = SchoolServer(host, port, user, _check_public_key(host_key, "[school_server] host_key"))
 
-    admin_hash = _string(_table(doc, "admin"), "admin", "password_hash")
+    admin = _table(doc, "admin")
+    admin_hash = _string(admin, "admin", "password_hash")
+    keys = admin.get("authorized_keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise _fail("[admin] authorized_keys must be a list of OpenSSH public key lines")
+    authorized = tuple(_check_public_key(k, "[admin] authorized_keys") for k in keys)
     if admin_hash is not None and not _HASH_RE.match(admin_hash):
         raise _fail(
             "[admin] password_hash must be a crypt hash (make one with: mkpasswd -m yescrypt), "
@@ -159,7 +162,12 @@ def parse_provisioning_text(text: str) -> ProvisioningConfig:
     country = _string(_table(doc, "hotspot"), "hotspot", "country") or DEFAULT_COUNTRY
     if not re.fullmatch(r"[A-Za-z]{2}", country):
         raise _fail(f"[hotspot] country must be a two-letter country code such as NL, got {country!r}")
-    return ProvisioningConfig(server=server, admin_password_hash=admin_hash, hotspot_country=country.upper())
+    return ProvisioningConfig(
+        server=server,
+        admin_password_hash=admin_hash,
+        admin_authorized_keys=authorized,
+        hotspot_country=country.upper(),
+    )
 
 
 def read_provisioning_file(boot_dir: Path) -> ProvisioningConfig:

@@ -36,6 +36,7 @@ from appliance.provisioning.config import FILE_NAME, ProvisioningConfig, read_pr
 from appliance.provisioning.durable import fsync_dir, write_file
 
 KIT_USER = "lessonkit"
+ADMIN_USER = "kitadmin"  # IT's account: console password and SSH keys from lessonkit.toml
 DONE_MARKER = "provisioned"
 ERROR_FILE = "lessonkit-error.txt"
 DEFAULT_TEMPLATE = Path("/usr/share/lessonkit/hotspot.nmconnection.in")
@@ -238,8 +239,18 @@ def _install(layout: Layout) -> None:
     _checkpoint("install kit state")
 
     if cfg.get("admin_password_hash"):
-        _set_password_hash(root, KIT_USER, cfg["admin_password_hash"])
+        _set_password_hash(root, ADMIN_USER, cfg["admin_password_hash"])
         _checkpoint("install admin password")
+    if cfg.get("admin_authorized_keys"):
+        home = root / "home" / ADMIN_USER
+        keys_file = home / ".ssh/authorized_keys"
+        write_file(keys_file, "".join(k + "\n" for k in cfg["admin_authorized_keys"]), 0o600)
+        admin = _uid_gid(root, ADMIN_USER)
+        if admin and os.geteuid() == 0:
+            for path in (home / ".ssh", keys_file):
+                os.chown(path, *admin)
+        os.chmod(home / ".ssh", 0o700)
+        _checkpoint("install admin ssh keys")
 
     copy(label.LABEL_TEXT, layout.boot / label.LABEL_TEXT)
     copy(label.LABEL_QR, layout.boot / label.LABEL_QR)

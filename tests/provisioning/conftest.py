@@ -14,6 +14,6 @@ def kit_root(tmp_path: Path) -> Path:
     for d in ("etc/ssh", "boot/firmware", "var/lib/lessonkit", "usr/share/lessonkit"):
         (root / d).mkdir(parents=True)
     (root / "usr/share/lessonkit/hotspot.nmconnection.in").write_bytes(TEMPLATE.read_bytes())
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\nlessonkit:x:990:990::/var/lib/lessonkit:/bin/bash\n")
-    (root / "etc/shadow").write_text("root:*:19000:0:99999:7:::\nlessonkit:!:19000:0:99999:7:::\n")
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\nlessonkit:x:990:990::/var/lib/lessonkit:/usr/sbin/nologin\nkitadmin:x:1000:1000::/home/kitadmin:/bin/bash\n")
+    (root / "etc/shadow").write_text("root:*:19000:0:99999:7:::\nlessonkit:!:19000:0:99999:7:::\nkitadmin:!:19000:0:99999:7:::\n")
     return root

@@ -97,7 +97,9 @@ def test_provisioning_file_is_applied(kit_root: Path):
     toml = (kit_root / "etc/lessonkit/kit.toml").read_text()
     assert 'server = "sync.school.example"' in toml and "port = 2222" in toml and 'user = "kits"' in toml
     shadow = (kit_root / "etc/shadow").read_text().splitlines()
-    assert shadow[1].split(":")[1].startswith("$y$") and shadow[0] == "root:*:19000:0:99999:7:::"
+    assert shadow[2].split(":")[1].startswith("$y$")  # kitadmin
+    assert shadow[:2] == ["root:*:19000:0:99999:7:::", "lessonkit:!:19000:0:99999:7:::"]
+    assert (kit_root / "home/kitadmin/.ssh/authorized_keys").read_text() == HOST_KEY + "\n"
     assert "ieee80211_regdom=DE" in (kit_root / "etc/modprobe.d/lessonkit-wifi-country.conf").read_text()
 
 

@@ -23,6 +23,7 @@ user = "kits"
 
 [admin]
 password_hash = "{HASH}"
+authorized_keys = ["{HOST_KEY} it@school"]
 
 [hotspot]
 country = "de"
@@ -36,6 +37,7 @@ def test_full_file_is_read():
     assert cfg.server.user == "kits"
     assert cfg.server.host_key == HOST_KEY  # comment dropped
     assert cfg.admin_password_hash == HASH
+    assert cfg.admin_authorized_keys == (HOST_KEY,)
     assert cfg.hotspot_country == "DE"
 
 
@@ -69,10 +71,12 @@ def test_addresses(address, host, port):
         ('[school_server]\naddress = "s.example"', "needs both address and host_key"),
         (f'[school_server]\naddress = "s.example:99999"\nhost_key = "{HOST_KEY}"', "invalid port"),
         (f'[school_server]\naddress = "bad host!"\nhost_key = "{HOST_KEY}"', "not a host name"),
-        ('[school_server]\naddress = "s.example"\nhost_key = "AAAAC3NzaC1lZDI1NTE5"', "OpenSSH public key line"),
+        ('[school_server]\naddress = "s.example"\nhost_key = "AAAAC3NzaC1lZDI1NTE5"', "must be an OpenSSH public key line"),
         ('[school_server]\naddress = "s.example"\nhost_key = "ssh-ed25519 AAAAnotbase64!!"', "not a valid OpenSSH public key"),
         (f'[school_server]\naddress = "s.example"\nhost_key = "{HOST_KEY}"\nuser = "Root Admin"', "not a valid user name"),
         ('[admin]\npassword_hash = "hunter2"', "never the password itself"),
+        ('[admin]\nauthorized_keys = "ssh-ed25519 AAAA"', "must be a list"),
+        ('[admin]\nauthorized_keys = ["ssh-dss AAAA"]', "[admin] authorized_keys must be an OpenSSH public key line"),
     ],
 )
 def test_bad_input_is_one_clear_line(text, fragment):
