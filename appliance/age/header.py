@@ -83,6 +83,9 @@ class _Lines:
             if not block:
                 if not self.buf:
                     raise HeaderError("file is empty, not an age file")
+                head = bytes(self.buf[: len(VERSION_LINE)])
+                if self.pos == 0 and not VERSION_LINE.startswith(head):
+                    raise HeaderError("not an age file (no age-encryption.org/v1 line)")
                 raise HeaderError("file ends inside the header")
             self.buf += block
 
