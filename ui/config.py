@@ -64,11 +64,11 @@ def _lookup(source: Any, name: str) -> Any:
 
 
 class TestingConfig(ReviewConfig):
-    """Short delays so the throttling tests do not wait."""
+    """The defaults, with keyword overrides (for tests and the simulation)."""
+
+    __test__ = False  # not a pytest test class despite its name
 
     def __init__(self, **overrides: Any) -> None:
         super().__init__()
-        self.throttle_base_s = 0.05
-        self.throttle_max_s = 0.2
         for key, value in overrides.items():
             setattr(self, key, value)

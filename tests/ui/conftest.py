@@ -3,18 +3,25 @@ fresh copy of the data directory per test, and an app on that copy."""
 
 from __future__ import annotations
 
-import re
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.ui.recording_fixture import PASSPHRASES, KitData, build
+# This directory is tests/ui; with tests/ on sys.path (rootdir conftest), a
+# bare "ui" could resolve to it as a namespace package. The project root on
+# sys.path makes the real package win.
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ui_recording import PASSPHRASES, KitData, build
 from ui import create_app
 from ui.config import TestingConfig
 
-ADMIN_PASSWORD = "admin-password-123"
+from ui_helpers import ADMIN_PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -41,21 +48,3 @@ def client(app):
     return app.test_client()
 
 
-def csrf_of(client) -> str:
-    return client.get("/api/session").get_json()["csrf_token"]
-
-
-def unlock(client, kit: KitData, name: str = "Anna", passphrase: str | None = None):
-    token = csrf_of(client)
-    return client.post("/unlock", data={
-        "csrf_token": token, "person": kit.people[name]["id"],
-        "passphrase": PASSPHRASES[name] if passphrase is None else passphrase,
-    })
-
-
-def login_admin(client, password: str = ADMIN_PASSWORD):
-    return client.post("/admin/login", data={"csrf_token": csrf_of(client), "password": password})
-
-
-def page_csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from ui import web
 from ui.annotations import GRID_COLS, GRID_ROWS, AnnotationError, make_clip, make_code
 from ui.blueprints.library import format_duration
+from ui.i18n import gettext as _
 
 bp = Blueprint("annotate", __name__)
 
@@ -27,6 +28,9 @@ def change(rec: Any, fn: Callable[[dict[str, Any]], Any]) -> tuple[dict[str, Any
         return store().update(rec.id, web.identities(), list(rec.recipients), fn)
     except AnnotationError as exc:
         abort(400, description=str(exc))
+    except OSError as exc:
+        # Full disk, read-only card...: the previous document is still in place.
+        abort(503, description=_("Could not save (%(why)s); nothing was changed.", why=exc.strerror or exc))
 
 
 def add_code(rec: Any, data: Any) -> dict[str, Any]:

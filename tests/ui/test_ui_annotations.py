@@ -1,0 +1,204 @@
+"""Coding, clips and reflections: one age document per recording, to both
+recipients, written atomically; statistics and exports from it."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import av
+import pytest
+
+from appliance import age
+from ui_helpers import csrf_of, page_csrf, unlock
+from ui_recording import PASSPHRASES
+
+NOTE = "Sanne stelde een denkvraag-7f3a9c"
+
+
+@pytest.fixture
+def anna(client, kit):
+    unlock(client, kit)
+    client.csrf = csrf_of(client)
+    return client
+
+
+def post(c, url, body, method="POST"):
+    return c.open(url, method=method, json=body, headers={"X-CSRF-Token": c.csrf})
+
+
+def identity_of(kit, name):
+    wrapped = (kit.data_dir / "identities" / f"{kit.people[name]['id']}.age").read_bytes()
+    return age.unwrap_identity(wrapped, PASSPHRASES[name])
+
+
+def decrypt_with_cli(kit, name, path, tmp_path) -> bytes:
+    key = tmp_path / f"{name}.key"
+    key.write_text(str(identity_of(kit, name)) + "\n")
+    return subprocess.run(["age", "-d", "-i", str(key), str(path)], check=True, capture_output=True).stdout
+
+
+def code_some(anna, rec):
+    base = f"/api/recordings/{rec}"
+    bodies = [
+        {"t": 1.0, "kind": "instruction"},
+        {"t": 2.5, "kind": "question", "category": 1},
+        {"t": 3.0, "kind": "question", "category": 2},
+        {"t": 4.0, "kind": "question", "category": 3},
+        {"t": 5.0, "kind": "feedback", "valence": "positive", "level": "strategy", "progress": True},
+        {"t": 6.0, "kind": "feedback", "valence": "positive", "level": "content"},
+        {"t": 7.0, "kind": "feedback", "valence": "negative", "level": "personal"},
+    ]
+    for body in bodies:
+        assert post(anna, base + "/codes", body).status_code == 201
+    assert post(anna, base + "/clips", {"in": 2.0, "out": 6.0, "kind": "pearl", "title": "denkvraag"}).status_code == 201
+    assert post(anna, base + "/clips", {"in": 8.0, "out": 12.0, "kind": "puzzle"}).status_code == 201
+
+
+def test_document_is_encrypted_to_teacher_and_coach(anna, kit, tmp_path):
+    rec = kit.own_recording
+    code_some(anna, rec)
+    assert post(anna, f"/api/recordings/{rec}/texts", {"notes": NOTE, "learning_question": "Hoe stel ik open vragen?"},
+                method="PUT").status_code == 200
+    path = kit.data_dir / "recordings" / rec / "annotations.json.age"
+    raw = path.read_bytes()
+    assert raw.startswith(b"age-encryption.org/v1") and NOTE.encode() not in raw
+    for person in ("Anna", "Bram"):  # both recipients open it with the real age CLI
+        doc = json.loads(decrypt_with_cli(kit, person, path, tmp_path))
+        assert doc["notes"] == NOTE and len(doc["codes"]) == 7 and len(doc["clips"]) == 2
+    with pytest.raises(subprocess.CalledProcessError):
+        decrypt_with_cli(kit, "Cor", path, tmp_path)
+    assert not list(path.parent.glob("*.partial"))
+
+
+def test_annotations_survive_a_new_session_and_show_for_the_coach(app, anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)
+    coach = app.test_client()
+    unlock(coach, kit, "Bram")
+    doc = coach.get(f"/api/recordings/{rec}/annotations").get_json()
+    assert [c["kind"] for c in doc["codes"]][:2] == ["instruction", "question"]
+    assert {k["kind"] for k in doc["clips"]} == {"pearl", "puzzle"}
+
+
+def test_delete_and_update(anna, kit):
+    rec = kit.own_recording
+    code = post(anna, f"/api/recordings/{rec}/codes", {"t": 1, "kind": "instruction"}).get_json()
+    clip = post(anna, f"/api/recordings/{rec}/clips", {"in": 1, "out": 3, "kind": "pearl"}).get_json()
+    changed = post(anna, f"/api/recordings/{rec}/clips/{clip['id']}",
+                   {"kind": "puzzle", "reflection": {"pupils": {"feel": "onzeker"}}}, method="PATCH").get_json()
+    assert changed["kind"] == "puzzle" and changed["reflection"]["pupils"]["feel"] == "onzeker"
+    assert changed["in"] == 1 and changed["out"] == 3
+    assert post(anna, f"/api/recordings/{rec}/codes/{code['id']}", None, method="DELETE").status_code == 204
+    assert post(anna, f"/api/recordings/{rec}/codes/{code['id']}", None, method="DELETE").status_code == 404
+    doc = anna.get(f"/api/recordings/{rec}/annotations").get_json()
+    assert doc["codes"] == [] and len(doc["clips"]) == 1
+
+
+@pytest.mark.parametrize("body", [
+    {"t": 1, "kind": "praise"},
+    {"t": -1, "kind": "instruction"},
+    {"t": "soon", "kind": "instruction"},
+    {"t": 1, "kind": "question", "category": 4},
+    {"t": 1, "kind": "feedback", "valence": "neutral"},
+    {"t": 1, "kind": "feedback", "valence": "positive", "level": "mood"},
+    {"t": 99999, "kind": "instruction"},
+    [1, 2],
+])
+def test_bad_codes_refused_with_a_message(anna, kit, body):
+    response = post(anna, f"/api/recordings/{kit.own_recording}/codes", body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+
+
+def test_clip_out_before_in_refused(anna, kit):
+    response = post(anna, f"/api/recordings/{kit.own_recording}/clips", {"in": 5, "out": 4, "kind": "pearl"})
+    assert response.status_code == 400 and "out" in response.get_json()["error"]
+
+
+def test_full_disk_loses_nothing(anna, kit, monkeypatch):
+    rec = kit.own_recording
+    post(anna, f"/api/recordings/{rec}/codes", {"t": 1, "kind": "instruction"})
+    path = kit.data_dir / "recordings" / rec / "annotations.json.age"
+    before = path.read_bytes()
+    real_write = os.write
+
+    def full(fd, data):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".partial"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    response = post(anna, f"/api/recordings/{rec}/codes", {"t": 2, "kind": "instruction"})
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert "No space left" in response.get_json()["error"]
+    assert path.read_bytes() == before and not list(path.parent.glob("*.partial"))
+    assert len(anna.get(f"/api/recordings/{rec}/annotations").get_json()["codes"]) == 1
+
+
+def test_statistics_page_and_api(anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)
+    stats = anna.get(f"/api/recordings/{rec}/stats").get_json()
+    assert stats["counts"] == {"instruction": 1, "question": 3, "feedback": 3}
+    assert stats["questions"] == {"1": 1, "2": 1, "3": 1}
+    assert stats["feedback"]["positive"] == 2 and stats["feedback"]["negative"] == 1
+    assert stats["feedback_ratio"] == 2.0 and stats["feedback_norm_met"] is False
+    assert stats["question_norm_met"] is True
+    assert (stats["pearls"], stats["puzzles"]) == (1, 1)
+    assert stats["rate_per_min"]["question"] == pytest.approx(3 / (kit.own_duration_s / 60), abs=0.01)
+    html = anna.get(f"/recordings/{rec}/stats").get_data(as_text=True)
+    assert '<td id="count-question">3</td>' in html
+    assert html.count("<svg") >= 5 and "norm" in html
+    windowed = anna.get(f"/api/recordings/{rec}/stats?window=600").get_json()
+    assert windowed["counts"] == {"instruction": 0, "question": 0, "feedback": 0}
+    assert anna.get(f"/api/recordings/{rec}/stats?window=abc").status_code == 400
+
+
+def test_exports(anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)
+    vtt = anna.get(f"/export/{rec}/annotations.vtt?lang=en").get_data(as_text=True)
+    assert vtt.startswith("WEBVTT") and "00:00:02.000 --> 00:00:06.000" in vtt and "pearl: denkvraag" in vtt
+    rows = list(csv.DictReader(io.StringIO(anna.get(f"/export/{rec}/annotations.csv").get_data(as_text=True))))
+    assert len(rows) == 9 and rows[0]["kind"] == "instruction"
+    assert {r["category"] for r in rows if r["kind"] == "question"} == {"1", "2", "3"}
+    eaf = ET.fromstring(anna.get(f"/export/{rec}/annotations.eaf").data)
+    tiers = {t.get("TIER_ID"): t for t in eaf.iter("TIER")}
+    assert len(tiers["codes"].findall("ANNOTATION")) == 7 and len(tiers["clips"].findall("ANNOTATION")) == 2
+    slots = {s.get("TIME_SLOT_ID"): int(s.get("TIME_VALUE")) for s in eaf.iter("TIME_SLOT")}
+    first = tiers["clips"].find("ANNOTATION/ALIGNABLE_ANNOTATION")
+    assert (slots[first.get("TIME_SLOT_REF1")], slots[first.get("TIME_SLOT_REF2")]) == (2000, 6000)
+
+
+def test_clip_exports_mp4_and_age(anna, kit, tmp_path):
+    rec = kit.own_recording
+    clip = post(anna, f"/api/recordings/{rec}/clips", {"in": 3.0, "out": 7.0, "kind": "pearl"}).get_json()
+    mp4 = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4")
+    assert mp4.status_code == 200 and "attachment" in mp4.headers["Content-Disposition"]
+    with av.open(io.BytesIO(mp4.data)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert 4 * 25 <= frames <= 8 * 31  # segments 2..4 cover 2 s..8 s
+    sealed = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4.age").data
+    assert sealed.startswith(b"age-encryption.org/v1")
+    path = tmp_path / "clip.mp4.age"
+    path.write_bytes(sealed)
+    assert decrypt_with_cli(kit, "Bram", path, tmp_path) == mp4.data
+    assert anna.get(f"/export/{rec}/clips/k-nothere.mp4").status_code == 404
+
+
+def test_reflection_grid_and_notes_forms(anna, kit):
+    rec = kit.own_recording
+    clip = post(anna, f"/api/recordings/{rec}/clips", {"in": 1, "out": 2, "kind": "pearl"}).get_json()
+    token = page_csrf(anna.get(f"/recordings/{rec}/clips").get_data(as_text=True))
+    form = {"csrf_token": token, "title": "start", "kind": "pearl", "teacher_want": "rust", "pupils_do": "meedoen"}
+    assert anna.post(f"/recordings/{rec}/clips/{clip['id']}", data=form).status_code == 302
+    assert anna.post(f"/recordings/{rec}/notes", data={"csrf_token": token, "notes": NOTE}).status_code == 302
+    html = anna.get(f"/recordings/{rec}/clips").get_data(as_text=True)
+    assert "rust" in html and "meedoen" in html and NOTE in html

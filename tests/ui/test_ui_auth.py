@@ -1,0 +1,189 @@
+"""Unlocking, locking, CSRF, cookies, throttling and the admin's limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui_helpers import ADMIN_PASSWORD, csrf_of, login_admin, page_csrf, unlock
+from ui import create_app
+from ui.config import TestingConfig
+
+
+def test_unlock_shows_only_own_recordings(client, kit):
+    assert client.get("/library").status_code == 302  # locked: sent to unlock
+    response = unlock(client, kit)
+    assert response.status_code == 302
+    html = client.get("/library").get_data(as_text=True)
+    assert kit.own_recording in html
+    assert kit.foreign_recording not in html
+
+
+def test_session_cookie_is_httponly_strict_and_holds_no_key(client, kit):
+    response = unlock(client, kit)
+    cookies = response.headers.get_all("Set-Cookie")
+    assert cookies, "unlocking must set a fresh session id"
+    for cookie in cookies:
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert "AGE-SECRET-KEY" not in cookie.upper()
+    sid = cookies[0].split(";")[0].split("=", 1)[1]
+    assert len(sid) >= 40
+
+
+def test_wrong_passphrase_refused_then_slowed(client, kit):
+    response = unlock(client, kit, passphrase="not-the-passphrase")
+    assert response.status_code == 401
+    assert "klopt niet" in response.get_data(as_text=True)
+    # Right away, even the right passphrase waits: the person is throttled.
+    response = unlock(client, kit)
+    assert response.status_code == 429
+    assert client.get("/library").status_code == 302
+
+
+def test_throttle_is_per_person_and_per_client(kit):
+    now = [100.0]
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig(throttle_base_s=30, throttle_max_s=60),
+                     clock=lambda: now[0])
+    guesser = app.test_client()
+    assert unlock(guesser, kit, "Anna", passphrase="guess-1").status_code == 401
+    # Another person from the same client is slowed too (per client) ...
+    assert unlock(guesser, kit, "Bram").status_code == 429
+    # ... and Anna from another client (per person).
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert unlock(other, kit, "Anna").status_code == 429
+    # Bram from the other client is not affected.
+    assert unlock(other, kit, "Bram").status_code == 302
+    now[0] += 31
+    assert unlock(guesser, kit, "Anna").status_code == 302
+
+
+def test_delay_grows_with_each_failure(kit):
+    now = [0.0]
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig(throttle_base_s=1, throttle_max_s=60),
+                     clock=lambda: now[0])
+    c = app.test_client()
+    for expected_wait in (1, 2, 4, 8):
+        assert unlock(c, kit, passphrase="wrong").status_code == 401
+        now[0] += expected_wait - 0.5
+        assert unlock(c, kit).status_code == 429
+        now[0] += 0.5
+
+
+def test_post_without_csrf_token_is_refused(client, kit):
+    unlock(client, kit)
+    rec = kit.own_recording
+    response = client.post(f"/api/recordings/{rec}/codes", json={"t": 1, "kind": "instruction"})
+    assert response.status_code == 400
+    response = client.post(f"/api/recordings/{rec}/codes", json={"t": 1, "kind": "instruction"},
+                           headers={"X-CSRF-Token": "forged"})
+    assert response.status_code == 400
+    response = client.post("/lock")  # even locking needs the token
+    assert response.status_code == 400
+    assert client.get("/library").status_code == 200
+
+
+def test_unlock_form_without_token_is_refused(client, kit):
+    response = client.post("/unlock", data={"person": kit.people["Anna"]["id"], "passphrase": "anna-correct-horse"})
+    assert response.status_code == 400
+    assert client.get("/library").status_code == 302
+
+
+def test_lock_forgets_the_key(client, kit):
+    unlock(client, kit)
+    rec = kit.own_recording
+    assert client.get(f"/media/{rec}/init.mp4").status_code == 200
+    token = page_csrf(client.get("/library").get_data(as_text=True))
+    assert client.post("/lock", data={"csrf_token": token}).status_code == 302
+    assert client.get(f"/media/{rec}/init.mp4").status_code == 401
+    assert client.get(f"/media/{rec}/seg-000001.m4s").status_code == 401
+    assert client.get(f"/api/recordings/{rec}/annotations").status_code == 401
+    assert client.application.extensions["kit_sessions"].unlocked_count() == 0
+
+
+def test_logout_ends_the_session(client, kit):
+    unlock(client, kit)
+    token = page_csrf(client.get("/library").get_data(as_text=True))
+    response = client.post("/logout", data={"csrf_token": token})
+    assert "kit_session=;" in " ".join(response.headers.get_all("Set-Cookie"))
+    assert client.application.extensions["kit_sessions"].unlocked_count() == 0
+
+
+def test_key_forgotten_after_idle_timeout(kit):
+    now = [0.0]
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig(), clock=lambda: now[0])
+    c = app.test_client()
+    unlock(c, kit)
+    now[0] += 14 * 60
+    assert c.get(f"/media/{kit.own_recording}/init.mp4").status_code == 200  # activity keeps it alive
+    now[0] += 15 * 60 + 1
+    assert c.get(f"/media/{kit.own_recording}/init.mp4").status_code == 401
+    assert app.extensions["kit_sessions"].unlocked_count() == 0
+
+
+def personal_urls(kit) -> list[str]:
+    rec = kit.own_recording
+    return [
+        "/library", f"/recordings/{rec}", f"/recordings/{rec}/clips", f"/recordings/{rec}/stats",
+        f"/media/{rec}/playlist.m3u8", f"/media/{rec}/init.mp4", f"/media/{rec}/seg-000001.m4s",
+        f"/media/{rec}/full.mp4", f"/export/{rec}/annotations.vtt", f"/export/{rec}/annotations.csv",
+        f"/export/{rec}/annotations.eaf", f"/api/recordings", f"/api/recordings/{rec}",
+        f"/api/recordings/{rec}/annotations", f"/api/recordings/{rec}/stats", "/api/status", "/live",
+        "/key-backup",
+    ]
+
+
+def test_admin_gets_403_on_everything_personal(client, kit):
+    assert login_admin(client).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    for url in personal_urls(kit):
+        assert client.get(url).status_code == 403, url
+    token = csrf_of(client)
+    rec = kit.own_recording
+    for url, body in ((f"/api/recordings/{rec}/codes", {"t": 1, "kind": "instruction"}),
+                      (f"/api/recordings/{rec}/clips", {"in": 1, "out": 2, "kind": "pearl"})):
+        assert client.post(url, json=body, headers={"X-CSRF-Token": token}).status_code == 403
+
+
+def test_admin_wrong_password(client):
+    assert login_admin(client, "nope-nope-nope").status_code == 401
+    assert client.get("/admin/").status_code == 302
+
+
+def test_person_cannot_use_admin_pages(client, kit):
+    unlock(client, kit)
+    assert client.get("/admin/").status_code == 302
+    token = csrf_of(client)
+    assert client.post("/admin/settings", data={"csrf_token": token, "key": "x", "value": "1"}).status_code == 403
+
+
+def test_admin_adds_a_person_who_can_unlock(client, kit):
+    login_admin(client)
+    token = page_csrf(client.get("/admin/").get_data(as_text=True))
+    response = client.post("/admin/people", data={
+        "csrf_token": token, "name": "Dirk", "role": "coach",
+        "passphrase": "dirk-long-passphrase", "passphrase_again": "dirk-long-passphrase"})
+    assert response.status_code == 302
+    people = {p.name: p for p in client.application.extensions["kit_catalogue"].people()}
+    wrapped = (kit.data_dir / "identities" / f"{people['Dirk'].id}.age").read_bytes()
+    assert b"AGE-SECRET-KEY" not in wrapped.upper() and wrapped.startswith(b"age-encryption.org/v1")
+    fresh = client.application.test_client()
+    fresh.post("/unlock", data={"csrf_token": csrf_of(fresh), "person": people["Dirk"].id,
+                                "passphrase": "dirk-long-passphrase"})
+    assert fresh.get("/library").status_code == 200
+
+
+@pytest.mark.parametrize("lang,word", [("nl", "Ontgrendel"), ("en", "Unlock your recordings")])
+def test_language(client, lang, word):
+    if lang == "nl":
+        html = client.get("/unlock").get_data(as_text=True)
+    else:
+        html = client.get("/unlock?lang=en").get_data(as_text=True)
+        assert word in html
+        html = client.get("/unlock").get_data(as_text=True)  # remembered in a cookie
+    assert word in html
+
+
+def test_admin_password_from_config_is_stored_hashed(kit):
+    create_app(data_dir=kit.data_dir, config=TestingConfig(admin_password=ADMIN_PASSWORD))
+    stored = (kit.data_dir / "admin-password").read_text()
+    assert ADMIN_PASSWORD not in stored and stored.startswith("scrypt$")
