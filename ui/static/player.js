@@ -188,6 +188,7 @@
   document.addEventListener("keydown", function (e) {
     var tag = (e.target && e.target.tagName) || "";
     if (/INPUT|TEXTAREA|SELECT/.test(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === " " && tag === "BUTTON") return;  // the focused button's own click handles it
     var actions = {
       " ": toggle, "ArrowLeft": function () { seekTo(video.currentTime - 5); },
       "ArrowRight": function () { seekTo(video.currentTime + 5); },

@@ -1,0 +1,172 @@
+"""End to end in a real headless Chromium (Debian's /usr/bin/chromium):
+unlock, play, seek, frame-step, code with one key, mark a clip, reload,
+statistics, lock — and afterwards the data directory holds no plaintext."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from appliance.footage.plaintext_scan import scan_for_plaintext_media
+from ui import create_app
+from ui.config import TestingConfig
+from ui_recording import PASSPHRASES
+from ui_server import CHROMIUM, CHROMIUM_ARGS, serve
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
+
+NOTE = "leervraag-uniek-5d1e0b: hoe laat ik stille leerlingen meedoen?"
+NO_NATIVE_HLS = (
+    "HTMLMediaElement.prototype.canPlayType = (function (orig) { return function (t) {"
+    " return /mpegurl/i.test(t) ? '' : orig.call(this, t); }; })(HTMLMediaElement.prototype.canPlayType);"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def site(kit):
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig())
+    with serve(app) as base:
+        yield base
+
+
+def video_time(page) -> float:
+    return page.evaluate("document.getElementById('video').currentTime")
+
+
+def unlock_in_page(page, site, kit, name="Anna"):
+    page.goto(site + "/unlock")
+    page.select_option("#person", kit.people[name]["id"])
+    page.fill("#passphrase", PASSPHRASES[name])
+    page.click("#unlock-button")
+    page.wait_for_url(site + "/library")
+
+
+def play_until(page, seconds: float) -> None:
+    page.click("#play")
+    page.wait_for_function(f"document.getElementById('video').currentTime > {seconds}", timeout=30_000)
+
+
+def test_review_session(browser, site, kit):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    unlock_in_page(page, site, kit)
+    assert kit.own_recording in page.content() and kit.foreign_recording not in page.content()
+
+    page.click(f"a[href='/recordings/{kit.own_recording}']")
+    page.wait_for_selector("#video")
+    play_until(page, 1.0)  # decrypted segments really play
+    engine = page.evaluate("document.getElementById('video').dataset.engine")
+    assert engine in ("native", "hls.js")
+
+    # Seek via the player (as the timeline and the arrow keys do).
+    page.evaluate("window.kitPlayer.seekTo(12)")
+    page.wait_for_function("document.getElementById('video').currentTime >= 12 && "
+                           "!document.getElementById('video').seeking", timeout=30_000)
+    page.wait_for_function("document.getElementById('video').currentTime > 12.5", timeout=30_000)
+
+    # Pause, one frame forward with the "." key, slow motion buttons.
+    page.click("#play")
+    page.wait_for_function("document.getElementById('video').paused")
+    before = video_time(page)
+    page.keyboard.press(".")
+    page.wait_for_function(f"document.getElementById('video').currentTime > {before + 0.01}")
+    page.keyboard.press("z")
+    assert page.evaluate("document.getElementById('video').playbackRate") == 0.25
+    page.click("button[data-rate='0.5']")
+    assert page.evaluate("document.getElementById('video').playbackRate") == 0.5
+
+    # One-key coding and a clip (in/out with [ and ], saved as a pearl).
+    page.keyboard.press("i")
+    page.wait_for_selector("#marks li.mark-codes")
+    page.keyboard.press("[")
+    page.evaluate("window.kitPlayer.seekTo(15)")
+    page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 15) < 0.1")
+    page.keyboard.press("]")
+    page.click("#save-pearl")
+    page.wait_for_selector("#marks li.mark-clips")
+    page.fill("textarea[name=learning_question]", NOTE)
+    page.click("form.lq button[type=submit]")
+    page.wait_for_load_state()
+
+    # Everything survives a reload (it was saved on the kit, encrypted).
+    page.reload()
+    page.wait_for_selector("#marks li.mark-codes")
+    assert page.locator("#marks li.mark-clips").count() == 1
+    assert page.input_value("textarea[name=learning_question]") == NOTE
+    assert page.locator("#timeline .marker.clip.pearl").count() == 1
+    assert page.locator("#timeline .marker.bookmark").count() == 1
+
+    # The statistics show them.
+    page.click("#stats-link")
+    assert page.inner_text("#count-instruction") == "1"
+    assert page.inner_text("#count-pearls") == "1"
+    assert page.locator("svg.chart").count() >= 5
+
+    # Lock: the key is forgotten, the next media request is refused.
+    page.goto(site + f"/recordings/{kit.own_recording}")
+    page.click("#lock-button")
+    page.wait_for_url(lambda url: "/unlock" in url)
+    status = page.evaluate(f"fetch('/media/{kit.own_recording}/seg-000001.m4s').then(r => r.status)")
+    assert status == 401
+    context.close()
+
+    # No plaintext media or annotation text anywhere in the data directory.
+    assert scan_for_plaintext_media([kit.data_dir]) == []
+    for root, _dirs, files in os.walk(kit.data_dir):
+        for name in files:
+            data = (Path(root) / name).read_bytes()
+            assert NOTE.encode() not in data, name
+            assert b"leervraag-uniek" not in data, name
+
+
+def test_hls_js_where_native_hls_is_missing(browser, site, kit):
+    context = browser.new_context(bypass_csp=True)  # lets the test's own wait_for_function evaluate
+    context.add_init_script(NO_NATIVE_HLS)
+    page = context.new_page()
+    unlock_in_page(page, site, kit)
+    page.goto(site + f"/recordings/{kit.own_recording}")
+    play_until(page, 1.0)
+    assert page.evaluate("document.getElementById('video').dataset.engine") == "hls.js"
+    page.evaluate("window.kitPlayer.seekTo(16)")
+    page.wait_for_function("document.getElementById('video').currentTime > 16.3", timeout=30_000)
+    context.close()
+
+
+def test_wrong_passphrase_in_the_page(browser, site, kit):
+    page = browser.new_page(bypass_csp=True)
+    page.goto(site + "/unlock")
+    page.select_option("#person", kit.people["Anna"]["id"])
+    page.fill("#passphrase", "dit-is-het-niet")
+    page.click("#unlock-button")
+    assert "klopt niet" in page.inner_text("p.error")
+    page.close()
+
+
+@pytest.mark.parametrize("width,height,label", [(390, 844, "phone"), (820, 1180, "ipad"), (1366, 768, "laptop")])
+def test_pages_fit_phone_ipad_and_laptop(browser, site, kit, width, height, label, tmp_path):
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    page = context.new_page()
+    unlock_in_page(page, site, kit)
+    for name, path in (("library", "/library"), ("player", f"/recordings/{kit.own_recording}"),
+                       ("clips", f"/recordings/{kit.own_recording}/clips"),
+                       ("stats", f"/recordings/{kit.own_recording}/stats")):
+        page.goto(site + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} is wider than a {label} screen by {overflow}px"
+        shots = os.environ.get("UI_SCREENSHOTS")
+        if shots:
+            page.screenshot(path=f"{shots}/{label}-{name}.png", full_page=True)
+    context.close()
