@@ -135,3 +135,60 @@ def provision_kit(data_dir: Path, layout: Layout, kit_id: str, server: SshServer
 
 def random_name(prefix: str) -> str:
     return prefix + secrets.token_hex(3)
+
+
+class NetnsLink:
+    """Two network namespaces joined by a veth pair: "server" and "kit".
+
+    ``plug()``/``unplug()`` set the kit's end up or down, which is what a
+    cable going in or out looks like to the kit (carrier on its interface).
+    """
+
+    SERVER_IP = "10.231.0.1"
+    KIT_IP = "10.231.0.2"
+
+    def __init__(self) -> None:
+        tag = secrets.token_hex(3)
+        self.server_ns, self.kit_ns = f"lks-{tag}", f"lkk-{tag}"
+        self.server_if, self.kit_if = f"lks{tag}", f"lkk{tag}"
+
+    def _ip(self, *args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def create(self, rate: str | None = None) -> "NetnsLink":
+        self._ip("netns", "add", self.server_ns)
+        self._ip("netns", "add", self.kit_ns)
+        self._ip("link", "add", self.server_if, "netns", self.server_ns, "type", "veth",
+                 "peer", "name", self.kit_if, "netns", self.kit_ns)
+        self._ip("-n", self.server_ns, "addr", "add", f"{self.SERVER_IP}/30", "dev", self.server_if)
+        self._ip("-n", self.kit_ns, "addr", "add", f"{self.KIT_IP}/30", "dev", self.kit_if)
+        for ns in (self.server_ns, self.kit_ns):
+            self._ip("-n", ns, "link", "set", "lo", "up")
+        self._ip("-n", self.server_ns, "link", "set", self.server_if, "up")
+        if rate:
+            # a slow school network, so that interruptions land mid-transfer
+            for ns, dev in ((self.server_ns, self.server_if), (self.kit_ns, self.kit_if)):
+                subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                                "rate", rate, "burst", "16kb", "latency", "200ms"], check=True)
+        return self
+
+    def plug(self) -> None:
+        self._ip("-n", self.kit_ns, "link", "set", self.kit_if, "up")
+
+    def unplug(self) -> None:
+        self._ip("-n", self.kit_ns, "link", "set", self.kit_if, "down")
+
+    def counters(self) -> tuple[int, int]:
+        """(bytes sent, bytes received) on the kit's interface, headers included."""
+        out = subprocess.run(["ip", "netns", "exec", self.kit_ns, "cat",
+                              f"/sys/class/net/{self.kit_if}/statistics/tx_bytes",
+                              f"/sys/class/net/{self.kit_if}/statistics/rx_bytes"],
+                             check=True, capture_output=True, text=True).stdout.split()
+        return int(out[0]), int(out[1])
+
+    def in_kit(self, cmd: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.kit_ns, *cmd]
+
+    def destroy(self) -> None:
+        for ns in (self.kit_ns, self.server_ns):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "appliance.cli.assign",
     "appliance.cli.record",
     "appliance.cli.button",
+    "sync.cli_kit",
 ]
 
 

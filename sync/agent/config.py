@@ -7,8 +7,10 @@ pins its host key; ``DATA/sync/id_ed25519`` is the kit's key, made once.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from .files import read_json, write_atomic, write_json
 # ssh looks the pinned key up under this name, so the server's address or
 # port may change without touching known_hosts.
 HOST_ALIAS = "lessonkit-school-server"
+# Written by first boot (appliance.provisioning): kit id, sync key, server.
+KIT_TOML = Path("/etc/lessonkit/kit.toml")
 _HOST_KEY_RE = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]{40,}$")
 
 
@@ -72,8 +76,11 @@ class SyncPaths:
 @dataclass(frozen=True)
 class ServerConfig:
     host: str
+    key: Path
+    known_hosts: Path
     port: int = 22
-    user: str = "kitsync"
+    user: str = "lessonkit"
+    host_key_alias: str | None = HOST_ALIAS
     timeout_s: int = 20
 
 
@@ -89,7 +96,7 @@ def ensure_key(paths: SyncPaths) -> str:
     return Path(str(paths.key) + ".pub").read_text().strip()
 
 
-def setup(paths: SyncPaths, host: str, host_key: str, *, port: int = 22, user: str = "kitsync") -> None:
+def setup(paths: SyncPaths, host: str, host_key: str, *, port: int = 22, user: str = "lessonkit") -> None:
     """Name the school server and pin its host key (``type base64``)."""
     host_key = " ".join(host_key.split()[:2])
     if not _HOST_KEY_RE.match(host_key):
@@ -102,8 +109,25 @@ def setup(paths: SyncPaths, host: str, host_key: str, *, port: int = 22, user: s
 
 
 def load(paths: SyncPaths) -> ServerConfig:
+    """``DATA/sync/server.json`` if set up by hand, else first boot's ``kit.toml`` [sync]."""
     raw = read_json(paths.server_file)
-    if not raw or not paths.known_hosts.exists():
+    if raw and paths.known_hosts.exists():
+        return ServerConfig(host=raw["host"], key=paths.key, known_hosts=paths.known_hosts,
+                            port=int(raw.get("port", 22)), user=raw.get("user", "lessonkit"),
+                            timeout_s=int(raw.get("timeout_s", 20)))
+    provisioned = _from_kit_toml(Path(os.environ.get("LESSONKIT_CONFIG", KIT_TOML)))
+    if provisioned is None:
         raise NotConfigured()
-    return ServerConfig(host=raw["host"], port=int(raw.get("port", 22)), user=raw.get("user", "kitsync"),
-                        timeout_s=int(raw.get("timeout_s", 20)))
+    return provisioned
+
+
+def _from_kit_toml(path: Path) -> ServerConfig | None:
+    try:
+        sync = tomllib.loads(path.read_text()).get("sync", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if not sync.get("server") or not sync.get("key") or not sync.get("known_hosts"):
+        return None
+    # first boot writes known_hosts as "[host]:port key", so no alias here
+    return ServerConfig(host=sync["server"], key=Path(sync["key"]), known_hosts=Path(sync["known_hosts"]),
+                        port=int(sync.get("port", 22)), user=sync.get("user", "lessonkit"), host_key_alias=None)

@@ -91,7 +91,8 @@ def sync_once(data_dir: Path, catalogue, *, on_progress: Progress | None = None,
         result = SyncResult()
         try:
             server = config.load(paths)
-            config.ensure_key(paths)
+            if server.key == paths.key:
+                config.ensure_key(paths)
             progress("export", 0.0)
             write_status(paths, "syncing")
             health.maybe_emit(catalogue, paths.data_dir, state)

@@ -22,7 +22,7 @@ from typing import Callable
 
 from appliance.errors import KitError
 
-from .config import HOST_ALIAS, ServerConfig, SyncPaths
+from .config import ServerConfig, SyncPaths
 
 # rsync exit codes after which trying again later can succeed: the link or
 # the peer went away mid-transfer (see rsync(1), EXIT VALUES).
@@ -49,11 +49,12 @@ class TransferFailed(KitError):
 
 
 def ssh_command(paths: SyncPaths, server: ServerConfig) -> list[str]:
+    alias = ["-o", f"HostKeyAlias={server.host_key_alias}"] if server.host_key_alias else []
     return [
-        "ssh", "-F", "/dev/null", "-i", str(paths.key), "-p", str(server.port), "-l", server.user,
+        "ssh", "-F", "/dev/null", "-i", str(server.key), "-p", str(server.port), "-l", server.user,
         "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={paths.known_hosts}",
-        "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"HostKeyAlias={HOST_ALIAS}",
+        "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={server.known_hosts}",
+        "-o", "GlobalKnownHostsFile=/dev/null", *alias,
         "-o", "UpdateHostKeys=no", "-o", f"ConnectTimeout={server.timeout_s}",
         "-o", "ServerAliveInterval=3", "-o", "ServerAliveCountMax=3",
         "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", help="create the directory layout and the database")
     p.add_argument("--root", default=argparse.SUPPRESS)
-    p.add_argument("--ssh-user", help="the Unix user kits log in as (default kitsync)")
+    p.add_argument("--ssh-user", help="the Unix user kits log in as (default lessonkit)")
     p.add_argument("--max-batch-bytes", type=int, help="refuse batch files larger than this")
     p.set_defaults(func=cmd_init)
 

@@ -26,7 +26,7 @@ DEFAULTS = {
     "max_batch_bytes": 8 * 1024 * 1024,
     "stale_temp_s": 3600,
     "rrsync": "/usr/bin/rrsync",
-    "ssh_user": "kitsync",
+    "ssh_user": "lessonkit",
 }
 
 

@@ -11,8 +11,6 @@ from appliance.catalogue import Catalogue
 from sync import testbed
 from sync.server import kits
 
-RECIPIENT_T = "age1" + "q" * 58
-RECIPIENT_C = "age1" + "p" * 58
 
 
 @pytest.fixture
@@ -53,9 +51,3 @@ def make_kit(tmp_path, ssh_server):
     for kit in made:
         kit.catalogue.close()
 
-
-def add_people(catalogue) -> tuple[dict, dict]:
-    teacher = catalogue.add_person("Anna de Vries", "teacher", RECIPIENT_T)
-    coach = catalogue.add_person("Bert Jansen", "coach", RECIPIENT_C)
-    catalogue.assign(teacher["id"], coach["id"])
-    return teacher, coach
