@@ -61,3 +61,30 @@ bench: deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# --- SD-card image (image-build/, tests/image/) ---
+# Tools the image build needs on the build machine (Debian); root required.
+IMAGE_DEB_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test bmap-tools mtools dosfstools fdisk e2fsprogs xz-utils curl gpg
+IMAGE_BASE ?= debian
+
+.PHONY: image image-test image-deps
+
+image-deps:
+	@missing=""; for p in $(IMAGE_DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# lessonkit-<version>-arm64.img.xz (+ .sha256, .img.bmap) in build/image/.
+# IMAGE_BASE=raspios for the production image (needs the Raspberry Pi archive).
+image: image-deps
+	image-build/build.sh --base $(IMAGE_BASE) --out build/image
+
+# Builds the Debian-based image twice and checks both (see tests/image/).
+image-test: deps image-deps
+	tests/image/run.sh

@@ -116,7 +116,7 @@ def _kit_toml(kit_id: str, cfg: ProvisioningConfig) -> str:
         "# Written once by first boot (lessonkit-firstboot.service); read by `kit run` and the sync agent.",
         "[kit]",
         f'id = "{kit_id}"',
-        'data_dir = "/var/lib/lessonkit/data"',
+        'data_dir = "/var/lib/lessonkit"',
         "",
         "[sync]",
         'key = "/var/lib/lessonkit/identity/sync_ed25519"',
@@ -227,11 +227,11 @@ def _install(layout: Layout) -> None:
         from appliance.provisioning.config import SchoolServer
 
         write_file(ssh_dir / "known_hosts", SchoolServer(**server).known_hosts_line() + "\n")
-    (layout.state / "data").mkdir(parents=True, exist_ok=True)
     owner = _uid_gid(root, KIT_USER)
     if owner and os.geteuid() == 0:
-        # The kit service runs as this user and must read its sync key and own its data.
-        for path in (ident, ident / "sync_ed25519", ident / "sync_ed25519.pub", ssh_dir, layout.state / "data"):
+        # The kit service runs as this user: it owns the data directory (the
+        # data partition) and reads its sync key; the host keys stay root's.
+        for path in (layout.state, ident, ident / "sync_ed25519", ident / "sync_ed25519.pub", ssh_dir):
             os.chown(path, *owner)
         if (ssh_dir / "known_hosts").exists():
             os.chown(ssh_dir / "known_hosts", *owner)

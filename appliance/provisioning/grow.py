@@ -64,6 +64,12 @@ def grow_data_partition(mountpoint: Path) -> str:
         message = f"{mountpoint} is not a separate mount; data partition left as it is"
         print(f"lessonkit-firstboot: {message}", flush=True)
         return message
+    if not (Path("/sys/class/block") / Path(device).resolve().name / "partition").exists():
+        # A file system on a whole device (the image check mounts the data
+        # file system through a loop device): nothing to grow into.
+        message = f"{device} is not a partition of a disk; data file system left as it is"
+        print(f"lessonkit-firstboot: {message}", flush=True)
+        return message
     disk, number = disk_and_number(device)
     grown = grow_partition(disk, number)
     grow_filesystem(device)
