@@ -46,6 +46,7 @@ class SimulatedCamera(Camera):
         audio: bool = True,
         tone_hz: float = 440.0,
         fail_after_s: float | None = None,
+        grain: int = 0,
         clock_start: datetime.datetime | None = None,
     ) -> None:
         self.video = VideoFormat(
@@ -59,6 +60,7 @@ class SimulatedCamera(Camera):
         self._want_audio = audio
         self._tone_hz = tone_hz
         self._fail_after_s = fail_after_s
+        self._grain = grain
         self._clock_start = clock_start
         self.audio = AacEncoder().format if audio else None
         self._queue: PacketQueue | None = None
@@ -128,7 +130,7 @@ class SimulatedCamera(Camera):
 
     def _produce(self, queue: PacketQueue, video: av.VideoCodecContext, audio: AacEncoder | None) -> None:
         v = self.video
-        pattern = TestPattern(v.width, v.height)
+        pattern = TestPattern(v.width, v.height, self._grain)
         clock0 = self._clock_start or datetime.datetime.now()
         started = time.monotonic()
         tb = Fraction(1, v.fps)

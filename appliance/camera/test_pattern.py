@@ -45,7 +45,7 @@ class TestPattern:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, grain: int = 0) -> None:
         if width % 2 or height % 2:
             raise ValueError("width and height must be even for 4:2:0")
         self.width, self.height = width, height
@@ -60,6 +60,12 @@ class TestPattern:
         self._v_row = np.concatenate([v_row, v_row])
         self._buffer = np.empty((height * 3 // 2, width), dtype=np.uint8)
         self._scale = max(1, height // 120)
+        # Optional film grain: noise the encoder must spend bits on, so the
+        # stream reaches a camera-like bitrate (a flat pattern needs ~1/5).
+        self._grain = None
+        if grain:
+            rng = np.random.default_rng(1)
+            self._grain = rng.integers(0, min(grain, 255), size=(2 * height, width), dtype=np.uint8)
         self._box = max(4, height // 8) & ~1
 
     def frame(self, index: int, clock: str) -> np.ndarray:
@@ -76,6 +82,9 @@ class TestPattern:
         buf[h:h + h // 4, w // 2:] = u
         buf[h + h // 4:, : w // 2] = v
         buf[h + h // 4:, w // 2:] = v
+        if self._grain is not None:
+            offset = (index * 7919) % h
+            np.bitwise_xor(buf[:h], self._grain[offset:offset + h], out=buf[:h])
         self._draw_box(index)
         self._draw_text(clock)
         return buf

@@ -154,6 +154,10 @@ class SegmentRecorder:
                 muxer.add(packet)
             muxer.close()
             self._seal_pending()
+            if not self._stop_requested:
+                # The stream ended although nobody asked: the owner must learn
+                # that the recording is over.
+                self._fail(CameraUnavailable("recording stopped: the camera stopped delivering frames"))
         except CameraUnavailable as exc:
             # Keep what the camera delivered before it went away.
             self._finish_after_failure(muxer, exc)
