@@ -30,11 +30,15 @@ class DaemonNotRunning(KitError):
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+    # Closing waits for requests in flight, so a command that ends the kit
+    # (a 5-second button hold) still gets its answer.
+    daemon_threads = False
+    block_on_close = True
     handlers: dict[str, Handler]
 
 
 class _RequestHandler(socketserver.StreamRequestHandler):
+    timeout = 60  # a client that never sends its line cannot hold up shutdown forever
     def handle(self) -> None:
         line = self.rfile.readline(64 * 1024)
         if not line:

@@ -8,6 +8,7 @@ until SIGTERM, SIGINT or a 5-second button hold.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import subprocess
@@ -235,6 +236,8 @@ def run(config: KitConfig, demo: bool = False, out: TextIO = sys.stdout) -> int:
         kit.stop_event.set()
 
     previous = {s: signal.signal(s, _signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    # `kill -USR1` dumps every thread's stack to the log: how to see a hang on a kit.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         kit.start(demo=demo)
         kit.wait()

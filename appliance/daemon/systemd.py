@@ -23,7 +23,8 @@ def notify(message: str, environ: dict[str, str] | None = None) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
         try:
             sock.connect(address)
-            sock.sendall(message.encode())
+            # Never block the kit on a listener that stopped reading.
+            sock.send(message.encode(), socket.MSG_DONTWAIT)
         except OSError:
             return False
     return True
