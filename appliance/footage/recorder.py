@@ -75,6 +75,7 @@ class SegmentRecorder:
         self._error: KitError | None = None
         self._first_packet = threading.Event()
         self._stop_requested = False
+        self._started = False
 
     # -- public API ---------------------------------------------------------
 
@@ -100,15 +101,19 @@ class SegmentRecorder:
         self.camera.start()
         self._thread = threading.Thread(target=self._run, name="segment-recorder", daemon=True)
         self._thread.start()
-        if not self._first_packet.wait(FIRST_PACKET_TIMEOUT_S) and self._thread.is_alive():
+        arrived = self._first_packet.wait(FIRST_PACKET_TIMEOUT_S)
+        with self._lock:
+            # From here on failures go to on_error; before, start() raises them.
+            self._started = True
+            error = self._error
+        if error is not None:
+            self.stop()
+            raise error
+        if not arrived:
             self.stop()
             raise CameraUnavailable(
                 f"the camera started but delivered nothing within {FIRST_PACKET_TIMEOUT_S:.0f} s"
             )
-        if self._error is not None and not self._first_packet.is_set():
-            error = self._error
-            self.stop()
-            raise error
 
     def stop(self) -> RecordingSummary:
         """Stop the camera, seal the last segment, and summarise. Idempotent."""
@@ -182,14 +187,16 @@ class SegmentRecorder:
         self._fail(CameraUnavailable(f"recording stopped: {exc}"))
 
     def _fail(self, error: KitError) -> None:
-        self._error = error
+        with self._lock:
+            self._error = error
+            tell = self._started
         self._first_packet.set()
         try:
             self.camera.stop()
         except Exception:
             log.exception("camera did not stop cleanly")
         log.warning("%s", error)
-        if self._on_error is not None:
+        if tell and self._on_error is not None:
             try:
                 self._on_error(error)
             except Exception:

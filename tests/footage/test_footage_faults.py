@@ -144,3 +144,17 @@ def test_stop_is_idempotent_and_start_twice_is_refused(tmp_path, identity):
     first = recorder.stop()
     assert recorder.stop() == first
     assert first.segments >= 1
+
+
+def test_failure_before_start_returns_is_raised_not_called_back(tmp_path, identity, monkeypatch):
+    def broken_fsync(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(sealed_file.os, "fsync", broken_fsync)
+    called = []
+    recorder = SegmentRecorder(SimulatedCamera(160, 96, realtime=False))
+    with pytest.raises(RecordingFailed, match="cannot write footage"):
+        recorder.start(tmp_path / "r", [identity.recipient], on_error=called.append)
+    assert called == [] and not recorder.recording
+    assert store.list_segments(tmp_path / "r") == []
+    assert not list((tmp_path / "r").glob("*.partial"))
