@@ -84,7 +84,9 @@ trap cleanup EXIT
 
 # --- 1. the kit's Python: a wheel of this checkout + arm64 wheels of its deps ---
 step "kit wheel and arm64 dependency wheels"
-PIP="${PIP:-python3 -m pip}"
+if [ -z "${PIP:-}" ]; then
+  if [ -x "$REPO/.venv/bin/python" ]; then PIP="$REPO/.venv/bin/python -m pip"; else PIP="python3 -m pip"; fi
+fi
 mkdir -p "$WORK/wheels"
 $PIP wheel -q --no-deps --no-build-isolation -w "$WORK/wheels" "$REPO" >/dev/null 2>&1 \
   || $PIP wheel -q --no-deps -w "$WORK/wheels" "$REPO" \

@@ -57,6 +57,9 @@ install -m 0644 "$FW/fstab" "$ROOT/etc/fstab"
 mkdir -p "$ROOT/boot/firmware" "$ROOT/var/lib/lessonkit"
 install -D -m 0644 "$REPO/docs/architecture.md" "$ROOT/usr/share/doc/lessonkit/architecture.md"
 echo "$VERSION" > "$ROOT/etc/lessonkit/version"
+# IT's `kit ...` commands over SSH find the same data directory as the service.
+grep -q '^KIT_DATA=' "$ROOT/etc/environment" 2>/dev/null || echo 'KIT_DATA=/var/lib/lessonkit/data' >> "$ROOT/etc/environment"
+ln -sf /opt/lessonkit/venv/bin/kit "$ROOT/usr/local/bin/kit"
 
 # --- boot partition: cmdline root by label, our config.txt fragment ------------
 case "$BASE" in

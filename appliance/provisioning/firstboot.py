@@ -116,10 +116,10 @@ def _kit_toml(kit_id: str, cfg: ProvisioningConfig) -> str:
         "# Written once by first boot (lessonkit-firstboot.service); read by `kit run` and the sync agent.",
         "[kit]",
         f'id = "{kit_id}"',
-        'data_dir = "/var/lib/lessonkit"',
+        'data_dir = "/var/lib/lessonkit/data"',
         "",
         "[sync]",
-        'key = "/var/lib/lessonkit/identity/sync_ed25519"',
+        'key = "/var/lib/lessonkit/data/sync/id_ed25519"',
         'known_hosts = "/var/lib/lessonkit/ssh/known_hosts"',
     ]
     if cfg.server:
@@ -227,11 +227,20 @@ def _install(layout: Layout) -> None:
         from appliance.provisioning.config import SchoolServer
 
         write_file(ssh_dir / "known_hosts", SchoolServer(**server).known_hosts_line() + "\n")
+    # The kit's data directory (`kit run`, `kit sync`: DATA) and the sync key
+    # where the sync agent looks for it (DATA/sync/id_ed25519), so the key on
+    # the label is the one sync uses.
+    data = layout.state / "data"
+    sync_dir = data / "sync"
+    sync_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(sync_dir, 0o700)
+    write_file(sync_dir / "id_ed25519", (ident / "sync_ed25519").read_bytes(), 0o600)
+    write_file(sync_dir / "id_ed25519.pub", (ident / "sync_ed25519.pub").read_bytes())
     owner = _uid_gid(root, KIT_USER)
     if owner and os.geteuid() == 0:
-        # The kit service runs as this user: it owns the data directory (the
-        # data partition) and reads its sync key; the host keys stay root's.
-        for path in (layout.state, ident, ident / "sync_ed25519", ident / "sync_ed25519.pub", ssh_dir):
+        # The kit service runs as this user: it owns its data directory and
+        # reads its sync key; the host keys and identity/ stay root's.
+        for path in (data, sync_dir, sync_dir / "id_ed25519", sync_dir / "id_ed25519.pub", ssh_dir):
             os.chown(path, *owner)
         if (ssh_dir / "known_hosts").exists():
             os.chown(ssh_dir / "known_hosts", *owner)

@@ -215,7 +215,7 @@ def test_kit_run_simulate_serves_the_page(kit_a: MountedKit, provisioned_a: dict
         pytest.skip("this build's kit has no `kit run --simulate` yet (the daemon has not landed)")
     port = 8080
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/var/lib/lessonkit",
-           "KIT_DATA": "/var/lib/lessonkit", "LESSONKIT_CONFIG": "/etc/lessonkit/kit.toml"}
+           "KIT_DATA": "/var/lib/lessonkit/data", "LESSONKIT_CONFIG": "/etc/lessonkit/kit.toml"}
     log = (kit_a.img.workdir / "kit-run.log").open("w")
     proc = subprocess.Popen(["chroot", str(kit_a.root), "/opt/lessonkit/venv/bin/kit", "run", "--simulate", "--demo"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

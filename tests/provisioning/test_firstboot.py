@@ -49,12 +49,15 @@ def check_consistent(root: Path) -> dict:
         (root / "etc/ssh/ssh_host_ed25519_key", root / "etc/ssh/ssh_host_ed25519_key.pub"),
         (root / "etc/ssh/ssh_host_ecdsa_key", root / "etc/ssh/ssh_host_ecdsa_key.pub"),
         (ident / "sync_ed25519", ident / "sync_ed25519.pub"),
+        (root / "var/lib/lessonkit/data/sync/id_ed25519", root / "var/lib/lessonkit/data/sync/id_ed25519.pub"),
     ]:
         key = load_ssh_private_key(private.read_bytes(), None)
         pub = load_ssh_public_key(public.read_bytes())
         assert key.public_key() == pub
         assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert stat.S_IMODE((root / "etc/NetworkManager/system-connections/lessonkit-hotspot.nmconnection").stat().st_mode) == 0o600
+    # The sync agent's key (DATA/sync/id_ed25519) is the one on the label.
+    assert (root / "var/lib/lessonkit/data/sync/id_ed25519").read_bytes() == state["sync_key"]
     return state
 
 
