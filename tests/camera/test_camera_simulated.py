@@ -86,3 +86,20 @@ def test_pattern_moves_and_shows_the_clock():
     clock_rows = slice(0, 20)
     assert not np.array_equal(b[clock_rows], c[clock_rows])  # a different time is drawn
     assert np.array_equal(b[40:180], c[40:180])  # and only the clock area changes
+
+
+def test_realtime_camera_records_through_the_recorder(tmp_path):
+    """The paced mode `kit run --simulate` uses: a first segment arrives and stops cleanly."""
+    import threading
+
+    from appliance import age
+    from appliance.footage.recorder import SegmentRecorder
+
+    recorder = SegmentRecorder(SimulatedCamera(160, 96, fps=30, realtime=True))
+    first = threading.Event()
+    recorder.start(tmp_path / "r", [age.generate_identity().recipient],
+                   on_segment=lambda s: s.index == 1 and first.set())
+    assert first.wait(30)
+    summary = recorder.stop()
+    assert recorder.error is None
+    assert summary.segments >= 1 and summary.duration_s >= 2.0 - 1 / 30

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from appliance import age
 from appliance.footage.plaintext_scan import scan_for_plaintext_media
