@@ -16,7 +16,6 @@ from fractions import Fraction
 
 import av
 
-from appliance.camera.alsa_mic import boottime_us
 from appliance.camera.test_pattern import TestPattern
 
 
@@ -102,7 +101,6 @@ class StandIn:
                                "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0"}
                 ctx.open()
                 pattern = TestPattern(width, height)
-                start_us = boottime_us()
                 started = time.monotonic()
                 index = 0
                 while not self._stop.is_set():
@@ -113,8 +111,9 @@ class StandIn:
                     frame.pts = index
                     for packet in ctx.encode(frame):
                         # The Pi hands over a memoryview of the encoder buffer.
+                        # Timestamps count from the first frame, as recent picamera2 does.
                         output.outputframe(memoryview(bytes(packet)), packet.is_keyframe,
-                                           start_us + packet.pts * 1_000_000 // fps)
+                                           packet.pts * 1_000_000 // fps)
                         stand_in.frames_sent += 1
                     index += 1
 
