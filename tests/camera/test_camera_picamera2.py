@@ -113,9 +113,14 @@ def test_recording_from_the_pi_path_is_playable_with_sound(monkeypatch, tmp_path
         assert container.streams.audio[0].codec_context.name == "aac"
         frames = sum(1 for _ in container.decode(video=0))
     with av.open(io.BytesIO(data)) as container:
-        samples = sum(f.samples for f in container.decode(audio=0))
-    # The microphone's clock lines up with the camera's: sound all along the picture.
-    assert samples / 48000 == pytest.approx(summary.duration_s, abs=0.25)
+        audio = [f for f in container.decode(audio=0)]
+    # The microphone's clock lines up with the camera's: sound from the start
+    # of the picture to its end (loose bounds: a busy machine paces unevenly;
+    # a clock mismatch would be off by seconds to hours).
+    first_s = float(audio[0].pts * audio[0].time_base)
+    heard_s = sum(f.samples for f in audio) / 48000
+    assert first_s < 0.3
+    assert heard_s == pytest.approx(summary.duration_s, abs=0.5)
     # Every frame the "encoder" produced up to the last sealed one is in the file.
     assert frames == round(summary.duration_s * 30)
     assert frames <= stand_in.frames_sent
