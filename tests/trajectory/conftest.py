@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+ROOT = HERE.parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from trajectory_kit import make_kit  # noqa: E402
+
+
+@pytest.fixture
+def kit(tmp_path):
+    made = make_kit(tmp_path / "data")
+    yield made
+    made.controller.close()
+    made.catalogue.close()
