@@ -199,7 +199,7 @@ class KitController:
                     on_error=partial(self._on_error, recording_id),
                 )
             except Exception as exc:
-                self.catalogue.mark_interrupted(recording_id, sealed_sizes(directory))
+                self._mark_interrupted(recording_id)
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if type(exc).__name__ == "CameraUnavailable":
                     self._camera_error = message
@@ -222,15 +222,19 @@ class KitController:
             recording_id, recorder = self._recording_id, self._recorder
             if recording_id is None or recorder is None:
                 raise NotRecording("stop")
-            directory = self.recording_dir(recording_id)
             try:
                 recorder.stop()
             except Exception as exc:  # the last segment could not be sealed
                 log.error("recording %s: stopping failed: %s", recording_id, exc)
-                row = self.catalogue.mark_interrupted(recording_id, sealed_sizes(directory))
+                row = self._mark_interrupted(recording_id)
                 self._error = f"the end of the recording was lost ({exc})"
             else:
-                row = self.catalogue.finish_recording(recording_id)
+                try:
+                    row = self.catalogue.finish_recording(recording_id)
+                except Exception as exc:  # e.g. the disk is full: footage is sealed, the row waits
+                    log.error("recording %s: catalogue not updated: %s", recording_id, exc)
+                    self._error = f"the catalogue could not be updated ({exc})"
+                    row = self._row_or_summary(recording_id)
             self._recorder = None
             self._recording_id = None
             self._started_mono = None
@@ -270,9 +274,12 @@ class KitController:
     # -- recorder callbacks (recorder thread: never block on a transition) ---
 
     def _on_segment(self, recording_id: str, segment: Any) -> None:
-        self.catalogue.add_segment(
-            recording_id, segment.index, segment.start_s, segment.duration_s, segment.bytes
-        )
+        try:
+            self.catalogue.add_segment(
+                recording_id, segment.index, segment.start_s, segment.duration_s, segment.bytes
+            )
+        except Exception as exc:  # the file is sealed; recovery can still count it
+            log.error("recording %s: segment %d not catalogued: %s", recording_id, segment.index, exc)
         if segment.index > 0 and self.storage.must_stop(self._bytes_per_second()):
             log.warning("recording %s: disk nearly full, stopping", recording_id)
             self._in_background(self._stop_if_current, recording_id, "stopped: disk full")
@@ -296,7 +303,7 @@ class KitController:
                     recorder.stop()
             except Exception:
                 pass
-            self.catalogue.mark_interrupted(recording_id, sealed_sizes(self.recording_dir(recording_id)))
+            self._mark_interrupted(recording_id)
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             if type(error).__name__ == "CameraUnavailable":
                 self._camera_error = message
@@ -307,6 +314,29 @@ class KitController:
             self._started_mono = None
             self._last_stop = f"failed: {message}"
             self.refresh()
+
+    def _mark_interrupted(self, recording_id: str) -> dict:
+        """Best effort: if even the catalogue cannot be written (disk full), the
+        next start of the kit reconciles it from the sealed files."""
+        try:
+            return self.catalogue.mark_interrupted(
+                recording_id, sealed_sizes(self.recording_dir(recording_id)),
+                self.config.segment_seconds,
+            )
+        except Exception as exc:
+            log.error("recording %s: could not mark it interrupted: %s", recording_id, exc)
+            return self._row_or_summary(recording_id)
+
+    def _row_or_summary(self, recording_id: str) -> dict:
+        try:
+            row = self.catalogue.get_recording(recording_id)
+        except Exception:
+            row = None
+        if row is not None:
+            return row
+        sizes = sealed_sizes(self.recording_dir(recording_id))
+        return {"id": recording_id, "state": "recording", "segments": max(0, len(sizes) - 1),
+                "bytes": sum(size for _, size in sizes), "duration_s": 0.0}
 
     @staticmethod
     def _in_background(target: Callable[..., None], *args: Any) -> None:
