@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.once:
         bar = ProgressBar()
         try:
-            result = sync_once(data_dir, catalogue, on_progress=bar)
+            result = sync_once(data_dir, catalogue, on_progress=bar, attempts=args.attempts)
         finally:
             bar.finish()
         _print_result(result)
@@ -126,6 +126,7 @@ def register(subparsers) -> None:
     mode.add_argument("--setup", metavar="HOST", help="name the school server (with --host-key)")
     mode.add_argument("--show-key", action="store_true", help="print this kit's public sync key")
     p.add_argument("--host-key", help="the server's public host key, 'ssh-ed25519 AAAA…'")
+    p.add_argument("--attempts", type=int, default=4, help="tries before giving up (waiting 1, 2, 4… s)")
     p.add_argument("--port", type=int, default=22)
     p.add_argument("--user", default="lessonkit")
     p.set_defaults(func=run)

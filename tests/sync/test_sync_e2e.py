@@ -235,7 +235,7 @@ def test_kit_sync_cli_status_and_once(make_kit, ssh_server):
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert "sent through #" in out.stdout and "batches waiting:   0" in out.stdout
     SyncPaths(kit.data_dir).server_file.write_text(json.dumps({"host": "127.0.0.1", "port": 1}))
-    out = subprocess.run(kit_cmd + ["sync", "--once", "--data", str(kit.data_dir)],
+    out = subprocess.run(kit_cmd + ["sync", "--once", "--attempts", "1", "--data", str(kit.data_dir)],
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 1 and out.stderr.startswith("kit: rsync:") and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
