@@ -112,7 +112,7 @@ def timeline_chart(title: str, duration_s: float, marks: list[tuple[float, str]]
     height = 70
     x_of = lambda t: 10 + (t - start) / length * (width - 20)  # noqa: E731
     lanes = {"instruction": 12, "question": 26, "feedback": 40}
-    parts = [f'<svg class="chart timeline" role="img" viewBox="0 0 {width} {height}" width="100%" '
+    parts = [f'<svg class="chart tl-chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
              f'<line x1="10" y1="58" x2="{width - 10}" y2="58" stroke="#888"/>']
     for a, b, kind in spans:

@@ -48,3 +48,28 @@ def client(app):
     return app.test_client()
 
 
+
+
+@pytest.fixture
+def controller(kit):
+    """The real kit controller with a small realtime simulated camera."""
+    from appliance.camera import SimulatedCamera
+    from appliance.catalogue import Catalogue
+    from appliance.config import KitConfig
+    from appliance.daemon import KitController
+
+    config = KitConfig(data_dir=kit.data_dir, simulate=True, width=160, height=96, fps=15, realtime=True,
+                       min_minutes_left=0.0, reserve_bytes=0, serve_review=False)
+    catalogue = Catalogue(kit.data_dir / "catalogue.db")
+    ctl = KitController(config, catalogue, SimulatedCamera(160, 96, fps=15, realtime=True))
+    yield ctl
+    ctl.close()
+    catalogue.close()
+
+
+@pytest.fixture
+def live_app(kit, controller):
+    app = create_app(controller=controller, data_dir=kit.data_dir,
+                     config=TestingConfig(admin_password=ADMIN_PASSWORD))
+    app.testing = True
+    return app

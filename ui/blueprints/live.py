@@ -37,6 +37,8 @@ def live_status() -> dict[str, Any]:
         return {"state": "unavailable", "reason": _("The recorder is not running on this kit."),
                 "recording_id": None, "elapsed_s": None, "watchable": False}
     status = dict(ctl.status())
+    if status.get("state") == "cannot_record" and status.get("message"):
+        status["reason"] = status["message"]
     rec_id = status.get("recording_id")
     rec = web.catalogue().recording(rec_id) if rec_id else None
     status["watchable"] = bool(rec and rec.is_for(web.current_session().recipient))

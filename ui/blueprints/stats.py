@@ -38,15 +38,15 @@ def charts(s: dict[str, Any], duration_s: float) -> dict[str, Markup]:
             (_("instructions"), c["instruction"], COLOURS["instruction"]),
             (_("category 1"), q[1], "#9ecae1"),
             (_("category 2 + 3"), q[2] + q[3], COLOURS["question"]),
-        ], norm=(_("norm: more category 2/3 questions than instructions"), c["instruction"] + 0.5))),
+        ], norm=(_("dashed line: the norm"), c["instruction"] + 0.5))),
         "feedback": Markup(bar_chart(_("Feedback"), [
             (_("positive"), fb["positive"], COLOURS["positive"]),
             (_("negative"), fb["negative"], COLOURS["negative"]),
-        ], norm=(_("norm: positive at least 3 × negative"), 3 * fb["negative"]) if fb["negative"] else None)),
+        ], norm=(_("dashed line: the norm"), 3 * fb["negative"]) if fb["negative"] else None)),
         "clips": Markup(bar_chart(_("Pearls and puzzles"), [
             (_("pearls"), s["pearls"], COLOURS["pearl"]),
             (_("puzzles"), s["puzzles"], COLOURS["puzzle"]),
-        ], norm=(_("norm: about 2 pearls per puzzle"), 2 * s["puzzles"]) if s["puzzles"] else None)),
+        ], norm=(_("dashed line: the norm"), 2 * s["puzzles"]) if s["puzzles"] else None)),
         "timeline": Markup(timeline_chart(_("Timeline"), duration_s, s["timeline"], s["clip_spans"], s["window"])),
     }
 

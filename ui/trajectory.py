@@ -1,0 +1,378 @@
+"""Coaching trajectories in the review app: the timeline, preparing a review
+meeting (clips with the pearls:puzzles balance, action points), the
+before-recording checklist, retention countdowns, deleting one's own
+recordings and the audit log.
+
+Only the teacher and the coach of a trajectory see it (others get 404, the
+admin 403). Everything personal is read from and written to age documents
+with the unlocked person's key; the catalogue gets states and dates only.
+This blueprint also writes the audit log: it watches which requests
+unlocked, played or exported something (``after_app_request``), so the
+other blueprints need no change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+
+from appliance.audit import AuditLog
+from appliance.errors import KitError
+from appliance.retention import WARN_DAYS, CannotDelete, Retention, days_left
+from appliance.trajectory import METHODS, Trajectories
+from appliance.trajectory.states import DEFAULT_RECORDINGS, MAX_RECORDINGS, MIN_RECORDINGS, advance, InvalidTransition
+from appliance.trajectory.store import position
+from ui import web
+from ui.blueprints.library import format_duration, format_started
+from ui.i18n import gettext as _
+
+log = logging.getLogger("kit.ui.trajectory")
+bp = Blueprint("trajectory", __name__, url_prefix="/trajectories")
+
+#: Actions offered as buttons, in this order, when the state machine allows them.
+BUTTONS = ("intake", "review", "close", "pause", "resume", "stop")
+PLAYED_ENDPOINTS = {"player.playlist", "player.full"}
+UNLOCK_ENDPOINTS = {"auth.unlock_post", "api.unlock"}
+
+
+# -- plumbing ---------------------------------------------------------------------
+
+def _catalogue() -> Any:
+    """A writing Catalogue: the running kit's own, else one on the data directory."""
+    app = current_app
+    cat = app.extensions.get("kit_trajectory_catalogue")
+    if cat is None:
+        controller = app.extensions.get("kit_controller")
+        cat = getattr(controller, "catalogue", None)
+        if cat is None:
+            from appliance.catalogue import Catalogue
+
+            cat = Catalogue(app.config["DATA_DIR"] / "catalogue.db")
+        app.extensions["kit_trajectory_catalogue"] = cat
+    return cat
+
+
+def trajectories() -> Trajectories:
+    return Trajectories(_catalogue(), current_app.config["DATA_DIR"])
+
+
+def retention() -> Retention:
+    return Retention(_catalogue(), current_app.config["DATA_DIR"])
+
+
+def audit() -> AuditLog:
+    return AuditLog(_catalogue(), current_app.config["DATA_DIR"])
+
+
+def _mine(trajectory_id: str) -> dict:
+    """The trajectory if the unlocked person is its teacher or coach; 404 otherwise."""
+    row = trajectories().get(trajectory_id) if len(trajectory_id) <= 64 else None
+    me = web.current_session().person_id
+    if row is None or me not in (row["teacher_id"], row["coach_id"]):
+        abort(404)
+    return row
+
+
+def _kit_error(exc: KitError) -> Any:
+    abort(400, description=str(exc))
+
+
+def _back(trajectory_id: str, anchor: str = "") -> Any:
+    return redirect(url_for("trajectory.page", trajectory_id=trajectory_id) + anchor)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def retention_info(until: str | None, now: dt.datetime | None = None) -> dict[str, Any]:
+    left = days_left(until, now or _now())
+    return {"days": left, "warn": left is not None and left <= WARN_DAYS}
+
+
+def balance(clips: list[dict]) -> dict[str, Any]:
+    """Pearls and puzzles among chosen clips, against the norm of about 2:1.
+
+    >>> balance([{"kind": "pearl"}, {"kind": "pearl"}, {"kind": "puzzle"}])["met"]
+    True
+    >>> balance([{"kind": "puzzle"}])["met"]
+    False
+    """
+    pearls = sum(1 for c in clips if c.get("kind") == "pearl")
+    puzzles = sum(1 for c in clips if c.get("kind") == "puzzle")
+    met = puzzles > 0 and 1.5 <= pearls / puzzles <= 2.5
+    return {"pearls": pearls, "puzzles": puzzles, "met": met}
+
+
+# -- pages --------------------------------------------------------------------------
+
+@bp.get("")
+@web.person_required
+def index() -> Any:
+    me = web.current_session()
+    store = trajectories()
+    store.advance_recorded()
+    person = web.catalogue().person(me.person_id)
+    rows = store.list(me.person_id)
+    names = {p.id: p.name for p in web.catalogue().people()}
+    now = _now()
+    recordings = [
+        {"rec": r, "started": format_started(r.started_at, g.locale), "duration": format_duration(r.duration_s),
+         "retention": retention_info(r.retention_until, now), "mine": r.teacher_id == me.person_id}
+        for r in web.catalogue().recordings_for(me.recipient)
+    ]
+    partners = [p for p in web.catalogue().people() if person and p.role != person.role]
+    return render_template("trajectory_list.html", rows=rows, names=names, me=person, partners=partners,
+                           methods=METHODS, recordings=recordings, default_count=DEFAULT_RECORDINGS,
+                           counts=range(MIN_RECORDINGS, MAX_RECORDINGS + 1), warn_days=WARN_DAYS)
+
+
+@bp.post("")
+@web.person_required
+def create() -> Any:
+    me = web.current_session()
+    person = web.catalogue().person(me.person_id)
+    other = request.form.get("partner", "")
+    if person is None:
+        abort(404)
+    teacher, coach = (me.person_id, other) if person.role == "teacher" else (other, me.person_id)
+    try:
+        count = int(request.form.get("planned_recordings", DEFAULT_RECORDINGS))
+    except ValueError:
+        abort(400, description=_("The number of recordings must be 1 to 5."))
+    try:
+        row = trajectories().create(teacher, coach, method=request.form.get("method", "beeldcoaching"),
+                                    planned_recordings=count,
+                                    learning_question=request.form.get("learning_question", ""))
+    except KitError as exc:
+        return _kit_error(exc)
+    return _back(row["id"])
+
+
+@bp.get("/<trajectory_id>")
+@web.person_required
+def page(trajectory_id: str) -> Any:
+    store = trajectories()
+    store.advance_recorded()
+    row = _mine(trajectory_id)
+    doc = store.private(trajectory_id, web.identities())
+    names = {p.id: p.name for p in web.catalogue().people()}
+    now = _now()
+    recordings = store.recordings(trajectory_id)
+    receipts = _catalogue().query(
+        "SELECT step, deleted_at, reason FROM deletion_receipts WHERE trajectory_id = ? AND state = 'done'",
+        (trajectory_id,)) if _has_table("deletion_receipts") else []
+    events = store.events(trajectory_id)
+    pos = position(row)
+    steps = []
+    for step in range(0, row["planned_recordings"] + 1):
+        meeting = doc["meetings"].get(str(step), {"clips": [], "action_points": []})
+        steps.append({
+            "step": step,
+            "recordings": [dict(r, started=format_started(r["started_at"], g.locale),
+                                duration=format_duration(r["duration_s"]),
+                                retention=retention_info(r["retention_until"], now))
+                           for r in recordings if r["step"] == step],
+            "deleted": [r for r in receipts if r["step"] == step],
+            "meeting": meeting,
+            "balance": balance(meeting["clips"]),
+        })
+        steps[-1]["status"] = _step_status(step, events, bool(steps[-1]["recordings"] or steps[-1]["deleted"]),
+                                           pos.expects_recording)
+    allowed = [a for a in BUTTONS if _allowed(pos, a)]
+    return render_template("trajectory.html", t=row, doc=doc, steps=steps, names=names, allowed=allowed,
+                           events=events, expects=pos.expects_recording,
+                           confirmations=store.checklist_confirmations(trajectory_id),
+                           is_teacher=web.current_session().person_id == row["teacher_id"])
+
+
+def _has_table(name: str) -> bool:
+    return _catalogue().query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
+
+
+def _allowed(pos: Any, action: str) -> bool:
+    try:
+        advance(pos, action)
+        return True
+    except InvalidTransition:
+        return False
+
+
+def _step_status(step: int, events: list[dict], has_recording: bool, expects: int | None) -> str:
+    """'reviewed', 'recorded', 'next' or '' (still planned) for the timeline."""
+    if step > 0 and any(e["action"] == "review" and e["step"] == step for e in events):
+        return "reviewed"
+    if has_recording:
+        return "recorded"
+    return "next" if step == expects else ""
+
+
+@bp.post("/<trajectory_id>/act")
+@web.person_required
+def act(trajectory_id: str) -> Any:
+    _mine(trajectory_id)
+    action = request.form.get("action", "")
+    try:
+        if action == "activate":
+            trajectories().activate(trajectory_id)
+        elif action in BUTTONS:
+            trajectories().act(trajectory_id, action)
+        else:
+            abort(400)
+    except KitError as exc:
+        return _kit_error(exc)
+    return _back(trajectory_id)
+
+
+@bp.post("/<trajectory_id>/question")
+@web.person_required
+def question(trajectory_id: str) -> Any:
+    _mine(trajectory_id)
+    try:
+        trajectories().set_learning_question(trajectory_id, web.identities(),
+                                             request.form.get("learning_question", ""))
+    except KitError as exc:
+        return _kit_error(exc)
+    return _back(trajectory_id)
+
+
+@bp.post("/<trajectory_id>/checklist")
+@web.person_required
+def checklist(trajectory_id: str) -> Any:
+    row = _mine(trajectory_id)
+    if web.current_session().person_id != row["teacher_id"]:
+        abort(403, description=_("Only the teacher confirms the checklist for a class."))
+    if request.form.get("out_of_frame") != "yes":
+        abort(400, description=_("Tick the checklist item to confirm it."))
+    try:
+        trajectories().confirm_checklist(trajectory_id, web.identities(), request.form.get("class_label", ""),
+                                         request.form.get("note", ""))
+    except KitError as exc:
+        return _kit_error(exc)
+    return _back(trajectory_id, "#checklist")
+
+
+@bp.get("/<trajectory_id>/meetings/<int:step>")
+@web.person_required
+def meeting(trajectory_id: str, step: int) -> Any:
+    row = _mine(trajectory_id)
+    if not 1 <= step <= row["planned_recordings"]:
+        abort(404)
+    store = trajectories()
+    doc = store.private(trajectory_id, web.identities())
+    meeting_doc = doc["meetings"].get(str(step), {"clips": [], "action_points": []})
+    chosen = {(c["recording_id"], c["clip_id"]) for c in meeting_doc["clips"]}
+    annotations = current_app.extensions["kit_annotations"]
+    candidates = []
+    for rec in store.recordings(trajectory_id):
+        try:
+            clips = annotations.load(rec["recording_id"], web.identities())["clips"]
+        except Exception as exc:  # a damaged annotation file must not hide the others
+            log.warning("annotations of %s unreadable: %s", rec["recording_id"], type(exc).__name__)
+            continue
+        for clip in clips:
+            candidates.append({"recording": rec, "step": rec["step"], "clip": clip,
+                               "chosen": (rec["recording_id"], clip["id"]) in chosen,
+                               "range": f"{format_duration(clip['in'])}–{format_duration(clip['out'])}"})
+    return render_template("trajectory_meeting.html", t=row, step=step, meeting=meeting_doc,
+                           candidates=candidates, balance=balance(meeting_doc["clips"]))
+
+
+@bp.post("/<trajectory_id>/meetings/<int:step>/clips")
+@web.person_required
+def choose_clips(trajectory_id: str, step: int) -> Any:
+    _mine(trajectory_id)
+    store = trajectories()
+    annotations = current_app.extensions["kit_annotations"]
+    wanted = set(request.form.getlist("clip"))
+    chosen = []
+    for rec in store.recordings(trajectory_id):
+        for clip in annotations.load(rec["recording_id"], web.identities())["clips"]:
+            if f"{rec['recording_id']}/{clip['id']}" in wanted:
+                chosen.append({"recording_id": rec["recording_id"], "clip_id": clip["id"], "kind": clip["kind"]})
+    try:
+        store.choose_clips(trajectory_id, step, web.identities(), chosen)
+    except KitError as exc:
+        return _kit_error(exc)
+    return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step))
+
+
+@bp.post("/<trajectory_id>/meetings/<int:step>/actions")
+@web.person_required
+def add_action(trajectory_id: str, step: int) -> Any:
+    _mine(trajectory_id)
+    try:
+        trajectories().add_action_point(trajectory_id, step, web.identities(), request.form.get("text", ""))
+    except KitError as exc:
+        return _kit_error(exc)
+    return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step) + "#actions")
+
+
+@bp.post("/recordings/<recording_id>/delete")
+@web.person_required
+def delete_recording(recording_id: str) -> Any:
+    rec = web.owned_recording(recording_id)
+    me = web.current_session()
+    if me.person_id != rec.teacher_id:
+        abort(403, description=_("Only the teacher of a recording can delete it."))
+    if request.form.get("confirm") != "yes":
+        abort(400, description=_("Tick the box to confirm that the recording should be deleted."))
+    try:
+        retention().delete(rec.id, "teacher_request", by_person=me.person_id)
+    except CannotDelete as exc:
+        abort(409, description=str(exc))
+    _audit("deleted", rec)
+    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/trajectories")
+                    else url_for("trajectory.index"))
+
+
+@bp.get("/<trajectory_id>/audit")
+@web.person_required
+def audit_page(trajectory_id: str) -> Any:
+    row = _mine(trajectory_id)
+    store = trajectories()
+    entries = audit().entries(store.recipients(row), web.identities())
+    names = {p.id: p.name for p in web.catalogue().people()}
+    return render_template("trajectory_audit.html", t=row, entries=list(reversed(entries)), names=names)
+
+
+# -- the audit log, fed from requests that happened ----------------------------------
+
+def _audit(action: str, rec: Any) -> None:
+    try:
+        audit().record(action, web.current_session().person_id, rec.teacher_id, rec.coach_id,
+                       list(rec.recipients), rec.id)
+    except Exception:  # the audit must never break playback; say so in the log
+        log.exception("audit entry %s could not be written", action)
+
+
+@bp.after_app_request
+def _audit_request(response: Any) -> Any:
+    endpoint = request.endpoint or ""
+    session = g.get("kit_session")
+    if response.status_code >= 400 or session is None or not session.unlocked:
+        return response
+    if endpoint in UNLOCK_ENDPOINTS and request.method == "POST":
+        seen = set()
+        for rec in web.catalogue().recordings_for(session.recipient):
+            pair = tuple(sorted(rec.recipients))
+            if pair not in seen:
+                seen.add(pair)
+                _audit("unlocked", rec)
+    elif endpoint in PLAYED_ENDPOINTS or endpoint.startswith("export."):
+        recording_id = (request.view_args or {}).get("recording_id", "")
+        action = "played" if endpoint in PLAYED_ENDPOINTS else "exported"
+        # Once per session and recording: a player fetches its playlist more than once.
+        marks = current_app.extensions.setdefault("kit_audit_seen", {})
+        key = (session.sid, action, recording_id, request.path if action == "exported" else "")
+        if key not in marks:
+            rec = web.catalogue().recording(recording_id)
+            if rec is not None and rec.is_for(session.recipient):
+                marks[key] = True
+                if len(marks) > 10_000:
+                    marks.clear()
+                _audit(action, rec)
+    return response
