@@ -87,7 +87,7 @@ class SegmentRecorder:
         on_error: Callable[[KitError], None] | None = None,
     ) -> None:
         """Start the camera and record into ``directory``; returns once packets flow."""
-        if self._thread is not None:
+        if self.recording:
             raise KitError("already recording")
         recipients = list(recipients)
         if not recipients:
@@ -119,10 +119,15 @@ class SegmentRecorder:
         """Stop the camera, seal the last segment, and summarise. Idempotent."""
         self._stop_requested = True
         thread = self._thread
-        if thread is not None:
-            self.camera.stop()
-            thread.join()
-            self._thread = None
+        if thread is None:
+            return self.summary
+        self.camera.stop()
+        if thread is threading.current_thread():
+            # Called from on_segment/on_error: the loop ends by itself once
+            # the callback returns; joining here would wait for ourselves.
+            return self.summary
+        thread.join()
+        self._thread = None
         return self.summary
 
     @property

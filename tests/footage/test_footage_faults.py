@@ -158,3 +158,26 @@ def test_failure_before_start_returns_is_raised_not_called_back(tmp_path, identi
     assert called == [] and not recorder.recording
     assert store.list_segments(tmp_path / "r") == []
     assert not list((tmp_path / "r").glob("*.partial"))
+
+
+def test_stop_from_inside_the_callbacks_does_not_hang(tmp_path, identity):
+    recorder = SegmentRecorder(SimulatedCamera(160, 96, realtime=False))
+    stopped = threading.Event()
+
+    def on_segment(segment):
+        if segment.index == 2:
+            recorder.stop()
+            stopped.set()
+
+    recorder.start(tmp_path / "r", [identity.recipient], on_segment=on_segment)
+    assert stopped.wait(60)
+    summary = recorder.stop()
+    assert summary.segments >= 2 and recorder.error is None and not recorder.recording
+
+
+def test_video_only_camera_records(tmp_path, identity, key_file, decrypt_recording_fn, record_fn):
+    rec = record_fn(tmp_path / "r", [identity.recipient], media_segments=1,
+                    camera=SimulatedCamera(160, 96, realtime=False, audio=False))
+    probe = decode_all(decrypt_recording_fn(rec.directory, key_file))
+    assert set(probe.codecs) == {"video"}
+    assert probe.end_s["video"] == pytest.approx(rec.summary.duration_s, abs=0.05)
