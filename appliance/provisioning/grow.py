@@ -52,6 +52,12 @@ def grow_partition(disk: str, number: int) -> bool:
 
 
 def grow_filesystem(device: str) -> None:
+    """Grow ext4 on ``device`` to fill it: online when mounted (the kit), else after a forced check."""
+    mounted = _run(["findmnt", "-n", "--source", device]).returncode == 0
+    if not mounted:
+        check = _run(["e2fsck", "-f", "-p", device])
+        if check.returncode > 1:  # 1 = errors corrected
+            raise GrowError(f"e2fsck {device} found errors it could not fix; not resizing")
     res = _run(["resize2fs", device])
     if res.returncode != 0:
         raise GrowError(f"resize2fs {device} failed: {res.stderr.strip().splitlines()[-1:]}")
