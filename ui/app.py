@@ -70,6 +70,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth, library, player, live, annotate, stats, export, admin, api):
         app.register_blueprint(module.bp)
+    from ui.trajectory import bp as trajectory_bp  # coaching trajectories, retention, audit log
+
+    app.register_blueprint(trajectory_bp)
 
 
 def _install_hooks(app: Flask) -> None:
