@@ -21,6 +21,15 @@ class CameraUnavailable(KitError):
     """No camera (or microphone) is there, or it stopped delivering."""
 
 
+def default_bitrate(width: int, height: int, fps: int) -> int:
+    """10 Mbit/s for 1080p30, scaled by pixel rate.
+
+    >>> default_bitrate(1920, 1080, 30), default_bitrate(1280, 720, 30)
+    (10000000, 4444444)
+    """
+    return max(200_000, int(10_000_000 * (width * height * fps) / (1920 * 1080 * 30)))
+
+
 @dataclass(frozen=True)
 class VideoFormat:
     width: int

@@ -14,10 +14,16 @@ import threading
 from typing import Any, Iterator
 
 from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, boottime_us
-from appliance.camera.base import Camera, CameraUnavailable, EncodedPacket, PacketQueue, VideoFormat
+from appliance.camera.base import (
+    Camera,
+    CameraUnavailable,
+    EncodedPacket,
+    PacketQueue,
+    VideoFormat,
+    default_bitrate,
+)
 
 SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
-BITRATES = {"1080p": 10_000_000, "720p": 5_000_000}
 
 
 def _import_picamera2() -> tuple[Any, Any, Any]:
@@ -36,22 +42,28 @@ def _import_picamera2() -> tuple[Any, Any, Any]:
 class Picamera2Camera(Camera):
     def __init__(
         self,
-        size: str = "1080p",
+        size: str | None = None,
         fps: int = 30,
         *,
+        width: int | None = None,
+        height: int | None = None,
         bitrate: int | None = None,
         keyframe_seconds: float = 2.0,
         microphone: AlsaMicrophone | None | str = "default",
         camera_index: int = 0,
     ) -> None:
-        if size not in SIZES:
-            raise ValueError(f"size must be one of {', '.join(SIZES)}")
-        width, height = SIZES[size]
+        """``size`` is ``"1080p"`` (default) or ``"720p"``; or give ``width`` and ``height``."""
+        if size is not None:
+            if size not in SIZES:
+                raise ValueError(f"size must be one of {', '.join(SIZES)}")
+            width, height = SIZES[size]
+        elif width is None or height is None:
+            width, height = SIZES["1080p"]
         self.video = VideoFormat(
             width=width,
             height=height,
             fps=fps,
-            bitrate=bitrate or BITRATES[size],
+            bitrate=bitrate or default_bitrate(width, height, fps),
             keyframe_interval=max(1, round(fps * keyframe_seconds)),
         )
         if isinstance(microphone, str):

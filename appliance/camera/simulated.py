@@ -22,15 +22,17 @@ import av
 import numpy as np
 
 from appliance.camera.aac import AacEncoder
-from appliance.camera.base import Camera, CameraUnavailable, EncodedPacket, PacketQueue, VideoFormat
+from appliance.camera.base import (
+    Camera,
+    CameraUnavailable,
+    EncodedPacket,
+    PacketQueue,
+    VideoFormat,
+    default_bitrate,
+)
 from appliance.camera.test_pattern import TestPattern
 
 SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
-
-
-def default_bitrate(width: int, height: int, fps: int) -> int:
-    """About 10 Mbit/s for 1080p30, scaled by pixel rate."""
-    return max(200_000, int(10_000_000 * (width * height * fps) / (1920 * 1080 * 30)))
 
 
 class SimulatedCamera(Camera):

@@ -72,9 +72,12 @@ def test_720p_option(monkeypatch):
     camera.stop()
     config = dict((c[0], c[1:]) for c in stand_in.calls)
     assert config["create_video_configuration"][0] == {"size": (1280, 720)}
-    assert config["H264Encoder"][0]["bitrate"] == 5_000_000
+    assert config["H264Encoder"][0]["bitrate"] == 4_444_444  # 10 Mbit/s at 1080p30, by pixel rate
     with pytest.raises(ValueError):
         Picamera2Camera("4k")
+    # The same by width and height, as the daemon's configuration gives them.
+    by_size = Picamera2Camera(width=1280, height=720, fps=25, microphone=None)
+    assert (by_size.video.width, by_size.video.height, by_size.video.keyframe_interval) == (1280, 720, 50)
 
 
 def test_no_camera_module_is_a_clear_error(monkeypatch):

@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "appliance.camera.base",
     "appliance.camera.test_pattern",
     "appliance.camera.replay",
     "appliance.footage.mp4boxes",
