@@ -50,8 +50,10 @@ $(HLS_JS): ui/package.json ui/package-lock.json
 	mkdir -p $(@D)
 	cp ui/node_modules/hls.js/dist/hls.min.js $@
 
+# The kit in simulation with a demo teacher and coach; data in ./data (gitignored).
+# In a second terminal: .venv/bin/kit button press (the banner says more).
 run: deps
-	$(VENV)/bin/kit run --simulate --demo
+	$(VENV)/bin/kit run --simulate --demo --data data
 
 test: deps
 	$(PY) -m pytest $(PYTEST_ARGS)
