@@ -47,13 +47,17 @@ die() { echo "image build: $*" >&2; exit 1; }
 T0=$(date +%s)
 step() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 
-[ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap --mode=root and file ownership inside the image)"
 [ -n "$VERSION" ] || VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/pyproject.toml" | head -1)"
 NAME="lessonkit-${VERSION}-arm64"
 [ "$BASE" = debian ] || [ "$BASE" = raspios ] || die "--base must be debian or raspios, not '$BASE'"
 
 # --- preflight: fail in seconds, not after half an hour -----------------------
 step "preflight ($BASE base)"
+reach() { curl -fsS --max-time 15 -o /dev/null "$1/dists/$SUITE/InRelease"; }
+if [ "$BASE" = raspios ]; then
+  reach "$RPI_MIRROR" || die "the Raspberry Pi archive $RPI_MIRROR is unreachable from this machine. The production (raspios) image needs it for Raspberry Pi OS and python3-picamera2: build it on a machine with internet access (image-build/README.md), or build the Debian-based image with --base debian."
+fi
+[ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap --mode=root and file ownership inside the image)"
 for tool in mmdebstrap mkfs.ext4 mkfs.vfat mcopy sfdisk bmaptool xz curl; do
   command -v "$tool" >/dev/null || die "missing tool '$tool' (run: make image-deps)"
 done
@@ -66,11 +70,7 @@ fi
 if [ "$(uname -m)" != aarch64 ]; then
   arch-test arm64 >/dev/null 2>&1 || die "this machine cannot run arm64 programs: install qemu-user-static and binfmt-support, and allow binfmt_misc (in a container: --privileged)"
 fi
-reach() { curl -fsS --max-time 15 -o /dev/null "$1/dists/$SUITE/InRelease"; }
 reach "$DEBIAN_MIRROR" || die "Debian archive $DEBIAN_MIRROR is unreachable (set DEBIAN_MIRROR to a reachable mirror)"
-if [ "$BASE" = raspios ]; then
-  reach "$RPI_MIRROR" || die "the Raspberry Pi archive $RPI_MIRROR is unreachable from this machine. The production (raspios) image needs it for Raspberry Pi OS and python3-picamera2: build on a machine with internet access (see README, 'Building the image'), or build the Debian-based image with --base debian."
-fi
 
 mkdir -p "$OUT" "$CACHE/debs" "$CACHE/wheels"
 WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/lessonkit-image.XXXXXX")"
