@@ -33,7 +33,7 @@ from appliance.age.wrapped import identity_file_text, unwrap_identity
 from appliance.age.writer import Encryptor
 from appliance.errors import KitError
 
-_COPY_BLOCK = 1 << 20
+_COPY_BLOCK = 2 * 65536
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -131,6 +131,14 @@ def _output(path: str | None, binary_age: bool) -> Iterator[BinaryIO]:
             raise KitError("refusing to write binary age data to a terminal; use -o FILE")
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
+        return
+    if os.path.exists(path) and not os.path.isfile(path):
+        # A device or pipe (e.g. /dev/null): write to it, never remove it.
+        try:
+            with open(path, "wb") as f:
+                yield f
+        except OSError as exc:
+            raise KitError(f"cannot write {path}: {exc.strerror}") from None
         return
     try:
         f = open(path, "xb")

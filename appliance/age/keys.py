@@ -14,7 +14,6 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from appliance.age import bech32
 from appliance.age.errors import HeaderError, KeyFormatError
@@ -29,7 +28,7 @@ FILE_KEY_SIZE = 16
 
 
 def _raw_public(key: X25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return key.public_bytes_raw()
 
 
 class X25519Recipient:
@@ -74,10 +73,10 @@ class X25519Identity:
     @classmethod
     def generate(cls) -> "X25519Identity":
         key = X25519PrivateKey.generate()
-        return cls(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        return cls(key.private_bytes_raw())
 
     def __str__(self) -> str:
-        raw = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        raw = self._private.private_bytes_raw()
         return bech32.encode(IDENTITY_HRP, raw, upper=True)
 
     def __repr__(self) -> str:

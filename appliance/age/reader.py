@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 
 from appliance.age.errors import AgeError, HeaderError, PayloadError, TruncatedError
 from appliance.age.filekey import Identity, open_header
+from appliance.age.parallel import run_split
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
@@ -34,7 +35,7 @@ from appliance.age.stream import (
     payload_aead,
 )
 
-_READ_BLOCK = 16 * ENCRYPTED_CHUNK_SIZE
+_READ_BLOCK = 2 * ENCRYPTED_CHUNK_SIZE
 
 
 class ChunkSource:
@@ -82,13 +83,28 @@ class ChunkSource:
 
     def next_chunk(self) -> tuple[memoryview, bool]:
         """The next encrypted chunk and whether the file ends right after it."""
-        self._fill(ENCRYPTED_CHUNK_SIZE + 1)
-        available = self._end - self._start
-        at_end = self._eof and available <= ENCRYPTED_CHUNK_SIZE
-        size = available if at_end else ENCRYPTED_CHUNK_SIZE
-        out = self._view[self._start : self._start + size]
-        self._start += size
-        return out, at_end
+        return self.next_chunks(1)[0]
+
+    def next_chunks(self, limit: int) -> list[tuple[memoryview, bool]]:
+        """Up to ``limit`` (at most 16) chunks, each with its at-end flag.
+
+        The views stay valid until the next call. At end of file the last
+        element is the final piece, possibly empty (a payload with no chunks).
+        """
+        limit = max(1, min(limit, _READ_BLOCK // ENCRYPTED_CHUNK_SIZE))
+        self._fill(limit * ENCRYPTED_CHUNK_SIZE + 1)
+        out: list[tuple[memoryview, bool]] = []
+        while len(out) < limit:
+            available = self._end - self._start
+            at_end = self._eof and available <= ENCRYPTED_CHUNK_SIZE
+            if not at_end and available <= ENCRYPTED_CHUNK_SIZE:
+                break  # not sure yet whether this one is the last
+            size = available if at_end else ENCRYPTED_CHUNK_SIZE
+            out.append((self._view[self._start : self._start + size], at_end))
+            self._start += size
+            if at_end:
+                break
+        return out
 
     def at_eof(self) -> bool:
         self._fill(1)
@@ -121,21 +137,25 @@ class Decryptor(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _open_chunk(self, out: memoryview) -> int:
-        """Decrypt the next chunk into ``out`` (room for 64 KiB); return its size."""
-        data, at_end = self._source.next_chunk()
-        index = self._counter
+    def _open(self, index: int, data: memoryview, at_end: bool, target: memoryview):
+        """Decrypt one chunk into ``target``; return ``(size, last, error_after)``.
+
+        Raises :class:`PayloadError`; ``target`` then holds zeros, never
+        unauthenticated plaintext. ``error_after`` is an error to raise once
+        this chunk's (authenticated) plaintext has been handed out.
+        """
         if len(data) < TAG_SIZE:
             if index == 0 and len(data) == 0:
                 raise TruncatedError("file is truncated: the payload has no chunks")
             raise PayloadError(f"file is truncated or corrupt: chunk {index} is too short")
         size = len(data) - TAG_SIZE
-        target = out[:size]
+        target = target[:size]
+        error_after = None
         try:
             self._aead.decrypt_into(chunk_nonce(index, at_end), data, None, target)
             last = at_end
         except InvalidTag:
-            target[:] = bytes(size)  # never leave unauthenticated plaintext behind
+            target[:] = bytes(size)
             last = not at_end
             try:
                 if size != CHUNK_SIZE:
@@ -148,20 +168,52 @@ class Decryptor(io.RawIOBase):
                 raise PayloadError(
                     f"payload chunk {index} failed to authenticate: file is corrupt or truncated"
                 ) from None
-            # The chunk authenticated, so its plaintext is released; the
-            # error comes with the next read.
             if at_end:
-                self._pending_error = TruncatedError(
-                    f"file is truncated: it ends after chunk {index} without a final chunk"
-                )
+                error_after = TruncatedError(f"file is truncated: it ends after chunk {index} without a final chunk")
             else:
-                self._pending_error = PayloadError("trailing data after the end of the encrypted file")
-        if last:
-            if size == 0 and index > 0:
-                raise PayloadError("final chunk is empty; only an empty file may end with one")
-            self._done = True
-        self._counter += 1
-        return size
+                error_after = PayloadError("trailing data after the end of the encrypted file")
+        if last and size == 0 and index > 0:
+            raise PayloadError("final chunk is empty; only an empty file may end with one")
+        return size, last, error_after
+
+    def _open_batch(self, out: memoryview) -> int:
+        """Decrypt as many chunks as fit in ``out`` (at least one); return bytes written.
+
+        Chunks are opened in parallel, then accepted in order up to the first
+        failure, whose error is raised (or deferred if bytes were written).
+        """
+        room = max(1, len(out) // CHUNK_SIZE)
+        chunks = self._source.next_chunks(room)
+        jobs = [
+            (self._counter + i, data, at_end, out[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE])
+            for i, (data, at_end) in enumerate(chunks)
+        ]
+        results = run_split(self._open_safely, jobs)
+        written = 0
+        for i, result in enumerate(results):
+            if isinstance(result, AgeError):
+                out[written:] = bytes(len(out) - written)
+                self._pending_error = result  # a failed stream stays failed
+                if not written:
+                    raise result
+                return written
+            size, last, error_after = result
+            written += size
+            self._counter += 1
+            if error_after is not None:
+                self._pending_error = error_after
+            if last:
+                self._done = True
+            if last or error_after is not None:
+                out[written:] = bytes(len(out) - written)
+                break
+        return written
+
+    def _open_safely(self, *job):
+        try:
+            return self._open(*job)
+        except AgeError as exc:
+            return exc
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
@@ -185,15 +237,15 @@ class Decryptor(io.RawIOBase):
                 break
             try:
                 if len(out) - written >= CHUNK_SIZE:
-                    written += self._open_chunk(out[written:])
+                    written += self._open_batch(out[written:])
                 else:
-                    self._plain_end = self._open_chunk(self._plain_view)
+                    self._plain_end = self._open_batch(self._plain_view)
                     self._plain_start = 0
             except AgeError as exc:
+                # A failed stream stays failed; authenticated bytes go out first.
+                self._pending_error = exc
                 if not written:
                     raise
-                # Hand out the authenticated bytes first; fail on the next call.
-                self._pending_error = exc
                 return written
         return written
 

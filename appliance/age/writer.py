@@ -24,6 +24,7 @@ from typing import BinaryIO, Iterable
 
 from appliance.age.errors import AgeError
 from appliance.age.filekey import Recipient, seal_header
+from appliance.age.parallel import run_split
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
@@ -33,7 +34,7 @@ from appliance.age.stream import (
     payload_aead,
 )
 
-_BATCH_CHUNKS = 16
+_BATCH_CHUNKS = 2
 
 
 class Encryptor(io.RawIOBase):
@@ -56,6 +57,7 @@ class Encryptor(io.RawIOBase):
         self._batch = bytearray(_BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE)
         self._batch_view = memoryview(self._batch)
         self._batch_used = 0
+        self._jobs: list[tuple[bytes, memoryview, memoryview]] = []
         self._sealed = False
         self._write_out(header + nonce)
 
@@ -72,21 +74,27 @@ class Encryptor(io.RawIOBase):
             view = view[n:]
 
     def _seal_chunk(self, data: memoryview, last: bool) -> None:
+        """Queue ``data`` as the next chunk; it is encrypted by :meth:`_run_jobs`."""
         if self._counter > MAX_COUNTER:
             raise AgeError("file too large for the age format")
         size = len(data) + 16
         if self._batch_used + size > len(self._batch):
             self._flush_batch()
-        self._aead.encrypt_into(
-            chunk_nonce(self._counter, last),
-            data,
-            None,
-            self._batch_view[self._batch_used : self._batch_used + size],
-        )
+        target = self._batch_view[self._batch_used : self._batch_used + size]
+        self._jobs.append((chunk_nonce(self._counter, last), data, target))
         self._batch_used += size
         self._counter += 1
 
+    def _run_jobs(self) -> None:
+        if self._jobs:
+            jobs, self._jobs = self._jobs, []
+            run_split(self._encrypt_into, jobs)
+
+    def _encrypt_into(self, nonce: bytes, data: memoryview, target: memoryview) -> None:
+        self._aead.encrypt_into(nonce, data, None, target)
+
     def _flush_batch(self) -> None:
+        self._run_jobs()
         if self._batch_used:
             self._write_out(self._batch_view[: self._batch_used])
             self._batch_used = 0
@@ -97,19 +105,25 @@ class Encryptor(io.RawIOBase):
         view = memoryview(data).cast("B")
         n = len(view)
         pos = 0
-        while pos < n:
-            if self._pending == CHUNK_SIZE:
-                # More data follows, so the buffered chunk is not the last one.
-                self._seal_chunk(self._plain_view, last=False)
-                self._pending = 0
-            if self._pending == 0 and n - pos > CHUNK_SIZE:
-                self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
-                pos += CHUNK_SIZE
-                continue
-            take = min(CHUNK_SIZE - self._pending, n - pos)
-            self._plain_view[self._pending : self._pending + take] = view[pos : pos + take]
-            self._pending += take
-            pos += take
+        try:
+            while pos < n:
+                if self._pending == CHUNK_SIZE:
+                    # More data follows, so the buffered chunk is not the last one.
+                    self._seal_chunk(self._plain_view, last=False)
+                    self._pending = 0
+                if self._pending == 0 and n - pos > CHUNK_SIZE:
+                    self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
+                    pos += CHUNK_SIZE
+                    continue
+                # Queued chunks may point into the plaintext buffer or the
+                # caller's data: encrypt them before either changes.
+                self._run_jobs()
+                take = min(CHUNK_SIZE - self._pending, n - pos)
+                self._plain_view[self._pending : self._pending + take] = view[pos : pos + take]
+                self._pending += take
+                pos += take
+        finally:
+            self._run_jobs()
         return n
 
     def close(self) -> None:
@@ -139,6 +153,7 @@ class Encryptor(io.RawIOBase):
                 super().close()
 
     def _drop_secrets(self) -> None:
+        self._jobs = []
         self._plain_view[:] = bytes(CHUNK_SIZE)
         self._batch_used = 0
 
