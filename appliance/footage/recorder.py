@@ -28,7 +28,7 @@ from appliance.footage.store import segment_name
 
 log = logging.getLogger(__name__)
 
-FIRST_PACKET_TIMEOUT_S = 5.0
+FIRST_PICTURE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class SegmentRecorder:
         self._bytes = 0
         self._pending: list[Fragment] = []
         self._error: KitError | None = None
-        self._first_packet = threading.Event()
+        self._ready = threading.Event()  # init segment sealed, or failed
         self._stop_requested = False
         self._started = False
 
@@ -86,7 +86,11 @@ class SegmentRecorder:
         on_segment: Callable[[SealedSegment], None] | None = None,
         on_error: Callable[[KitError], None] | None = None,
     ) -> None:
-        """Start the camera and record into ``directory``; returns once packets flow."""
+        """Start the camera and record into ``directory``.
+
+        Returns once the camera delivers and the init segment is sealed, so a
+        camera or disk that fails at once raises here rather than later.
+        """
         if self.recording:
             raise KitError("already recording")
         recipients = list(recipients)
@@ -101,7 +105,7 @@ class SegmentRecorder:
         self.camera.start()
         self._thread = threading.Thread(target=self._run, name="segment-recorder", daemon=True)
         self._thread.start()
-        arrived = self._first_packet.wait(FIRST_PACKET_TIMEOUT_S)
+        arrived = self._ready.wait(FIRST_PICTURE_TIMEOUT_S)
         with self._lock:
             # From here on failures go to on_error; before, start() raises them.
             self._started = True
@@ -112,7 +116,7 @@ class SegmentRecorder:
         if not arrived:
             self.stop()
             raise CameraUnavailable(
-                f"the camera started but delivered nothing within {FIRST_PACKET_TIMEOUT_S:.0f} s"
+                f"the camera started but delivered no picture within {FIRST_PICTURE_TIMEOUT_S:.0f} s"
             )
 
     def stop(self) -> RecordingSummary:
@@ -160,7 +164,6 @@ class SegmentRecorder:
                 self.camera.video, self.camera.audio, self._seal_init, self._add_fragment
             )
             for packet in self.camera.packets():
-                self._first_packet.set()
                 muxer.add(packet)
             muxer.close()
             self._seal_pending()
@@ -195,7 +198,7 @@ class SegmentRecorder:
         with self._lock:
             self._error = error
             tell = self._started
-        self._first_packet.set()
+        self._ready.set()
         try:
             self.camera.stop()
         except Exception:
@@ -211,6 +214,7 @@ class SegmentRecorder:
         size = write_sealed(self._directory, segment_name(0), [data], self._recipients)
         with self._lock:
             self._bytes += size
+        self._ready.set()
         self._announce(SealedSegment(0, self._directory / segment_name(0), 0.0, 0.0, size))
 
     def _add_fragment(self, fragment: Fragment) -> None:
