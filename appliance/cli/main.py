@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "appliance.cli.assign",
     "appliance.cli.record",
     "appliance.cli.button",
+    "appliance.cli.trajectory",
     "sync.cli_kit",
 ]
 
