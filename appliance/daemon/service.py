@@ -65,6 +65,7 @@ class Kit:
         self.web: Any = None
         self.web_thread: threading.Thread | None = None
         self.sync: Any = None
+        self.housekeeping: Any = None  # appliance.retention.service: trajectory steps, retention
         self.watchdog: systemd.Watchdog | None = None
         self.review_url: str | None = None
         self.shutdown_by_button = False
@@ -92,6 +93,9 @@ class Kit:
         self.control.start()
         self._start_web()
         self._start_sync()
+        from appliance.retention.service import start_housekeeping
+
+        self.housekeeping = start_housekeeping(catalogue, config.data_dir)
         self.watchdog = systemd.Watchdog(healthy=lambda: not self.stop_event.is_set())
         self.watchdog.start()
         systemd.notify("READY=1")
@@ -217,6 +221,8 @@ class Kit:
                 self.sync.stop()
             except Exception:
                 log.exception("stopping sync failed")
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         if self.web is not None:
             self.web.close()
         if self.control is not None:
