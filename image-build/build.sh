@@ -88,9 +88,8 @@ if [ -z "${PIP:-}" ]; then
   if [ -x "$REPO/.venv/bin/python" ]; then PIP="$REPO/.venv/bin/python -m pip"; else PIP="python3 -m pip"; fi
 fi
 mkdir -p "$WORK/wheels"
-$PIP wheel -q --no-deps --no-build-isolation -w "$WORK/wheels" "$REPO" >/dev/null 2>&1 \
-  || $PIP wheel -q --no-deps -w "$WORK/wheels" "$REPO" \
-  || die "cannot build the kit's wheel from $REPO"
+$PIP wheel -q --no-deps -w "$WORK/wheels" "$REPO" > "$WORK/wheel.log" 2>&1 \
+  || { cat "$WORK/wheel.log" >&2; die "cannot build the kit's wheel from $REPO"; }
 # Dependencies the image's Debian packages do not satisfy come from PyPI as
 # manylinux aarch64 wheels, fetched here (fast, cached) instead of pip running
 # under emulation. Debian bookworm is Python 3.11.
@@ -118,7 +117,8 @@ if [ "$BASE" = raspios ]; then
 fi
 # Bump BASE_RECIPE when the mmdebstrap call below changes in a way the key does not see.
 BASE_RECIPE=1
-BASE_KEY="$( { echo "$BASE_RECIPE $BASE $SUITE $PACKAGES"; printf '%s\n' "${SOURCES[@]}" | sed "s#$WORK#WORK#"; } | sha256sum | cut -c1-16)"
+INITRAMFS_CONF="$REPO/firmware-config/initramfs-tools"
+BASE_KEY="$( { echo "$BASE_RECIPE $BASE $SUITE $PACKAGES"; printf '%s\n' "${SOURCES[@]}" | sed "s#$WORK#WORK#"; cat "$INITRAMFS_CONF"/*/*; } | sha256sum | cut -c1-16)"
 BASE_TAR="$CACHE/base-$BASE-$BASE_KEY.tar"
 mkdir -p "$WORK/root"
 if [ -f "$BASE_TAR" ] && [ -z "${LESSONKIT_FRESH_BASE:-}" ]; then
@@ -135,6 +135,7 @@ else
     --skip=download/empty --skip=essential/unlink \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
     --setup-hook="sync-in $CACHE/debs /var/cache/apt/archives/" \
+    --essential-hook="mkdir -p \"\$1/etc/initramfs-tools\" && cp -r $INITRAMFS_CONF/conf.d $INITRAMFS_CONF/hooks \"\$1/etc/initramfs-tools/\"" \
     --customize-hook="sync-out /var/cache/apt/archives $CACHE/debs" \
     --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/apt/*.bin; rm -rf "$1"/var/lib/apt/lists/*' \
     "$SUITE" "$WORK/root" "${SOURCES[@]}"

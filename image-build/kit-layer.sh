@@ -54,6 +54,8 @@ install -D -m 0644 "$FW/nftables/lessonkit-captive.nft" "$ROOT/etc/lessonkit/cap
 install -D -m 0644 -t "$ROOT/etc/ssh/sshd_config.d" "$FW"/ssh/sshd_config.d/*.conf
 install -D -m 0644 -t "$ROOT/etc/udev/rules.d" "$FW"/udev/rules.d/*.rules
 install -m 0644 "$FW/fstab" "$ROOT/etc/fstab"
+install -D -m 0644 -t "$ROOT/etc/initramfs-tools/conf.d" "$FW"/initramfs-tools/conf.d/*.conf
+install -D -m 0755 -t "$ROOT/etc/initramfs-tools/hooks" "$FW"/initramfs-tools/hooks/*
 mkdir -p "$ROOT/boot/firmware" "$ROOT/var/lib/lessonkit"
 install -D -m 0644 "$REPO/docs/architecture.md" "$ROOT/usr/share/doc/lessonkit/architecture.md"
 echo "$VERSION" > "$ROOT/etc/lessonkit/version"
