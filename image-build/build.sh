@@ -20,6 +20,9 @@
 #               that goes into it; set LESSONKIT_FRESH_BASE=1 to ignore it
 # Nothing in the caches is per-kit: keys and passphrases are made at first boot.
 set -euo pipefail
+# The whole script is one function, read by bash before it starts: editing
+# this file during a build cannot change the build under way.
+main() {
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     --base) BASE="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --version) VERSION="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -208,3 +211,5 @@ RAW=$(stat -c %s "$IMG")
 printf '{"base": "%s", "version": "%s", "build_seconds": %d, "xz_bytes": %d, "raw_bytes": %d, "image": "%s"}\n' \
   "$BASE" "$VERSION" "$SECS" "$SIZE" "$RAW" "$OUT/$NAME.img.xz" > "$OUT/$NAME.build.json"
 step "done: $OUT/$NAME.img.xz ($(( SIZE / 1048576 )) MiB compressed, $(( RAW / 1048576 )) MiB raw) in ${SECS}s"
+}
+main "$@"

@@ -5,6 +5,7 @@
 #
 #   kit-layer.sh ROOT WHEEL_DIR REPO BASE VERSION
 set -euo pipefail
+main() {  # read whole before it runs: safe to edit this file during a build
 ROOT="$1"; WHEELS="$2"; REPO="$3"; BASE="$4"; VERSION="$5"
 FW="$REPO/firmware-config"
 die() { echo "kit layer: $*" >&2; exit 1; }
@@ -102,3 +103,5 @@ rm -rf "$ROOT"/tmp/* "$ROOT"/var/tmp/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/l
 find "$ROOT/var/log" -type f -exec truncate -s 0 {} +
 echo "lessonkit" > "$ROOT/etc/hostname"
 echo "kit layer: done"
+}
+main "$@"

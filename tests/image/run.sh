@@ -3,6 +3,7 @@
 # package and base caches the first filled), then run the image checks in
 # tests/image on both, and record the figures for BENCHMARKS.md.
 set -euo pipefail
+main() {  # read whole before it runs: safe to edit this file during a build
 cd "$(dirname "$0")/../.."
 OUT="${IMAGE_TEST_OUT:-build/image-test}"
 PY=.venv/bin/python
@@ -39,3 +40,5 @@ if [ "$rc" = 0 ]; then
   LESSONKIT_IMAGE_MEASUREMENTS="$OUT/measurements.json" $PY -m bench image >/dev/null || echo "(BENCHMARKS.md not updated)"
 fi
 exit "$rc"
+}
+main "$@"
