@@ -128,6 +128,17 @@ class CatalogueAccess:
         )
         return [_recording(r) for r in rows]
 
+    def library_rows(self, recipient: str) -> list[sqlite3.Row]:
+        """The columns the library page shows, for recordings encrypted to ``recipient``, newest first."""
+        return self._rows(
+            "SELECT r.id, r.started_at, r.duration_s, r.state, r.retention_until,"
+            " t.name AS teacher_name, c.name AS coach_name"
+            " FROM recordings r LEFT JOIN people t ON t.id = r.teacher_id LEFT JOIN people c ON c.id = r.coach_id"
+            " WHERE EXISTS (SELECT 1 FROM json_each(r.recipients) WHERE json_each.value = ?)"
+            " ORDER BY r.started_at DESC",
+            (recipient,),
+        )
+
     def recording(self, recording_id: str) -> Recording | None:
         rows = self._rows(_RECORDING_SELECT + " WHERE r.id = ?", (recording_id,))
         return _recording(rows[0]) if rows else None
@@ -138,6 +149,14 @@ class CatalogueAccess:
             (recording_id,),
         )
         return [Segment(r["idx"], float(r["start_s"]), float(r["duration_s"]), r["bytes"]) for r in rows]
+
+    def segment(self, recording_id: str, idx: int) -> Segment | None:
+        rows = self._rows(
+            "SELECT idx, start_s, duration_s, bytes FROM segments WHERE recording_id = ? AND idx = ?",
+            (recording_id, idx),
+        )
+        return Segment(rows[0]["idx"], float(rows[0]["start_s"]), float(rows[0]["duration_s"]), rows[0]["bytes"]) \
+            if rows else None
 
     def bookmarks(self, recording_id: str) -> list[float]:
         rows = self._rows(

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "appliance.cli.button",
     "appliance.cli.trajectory",
     "sync.cli_kit",
+    "ui.cli",
 ]
 
 

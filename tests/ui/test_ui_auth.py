@@ -187,3 +187,22 @@ def test_admin_password_from_config_is_stored_hashed(kit):
     create_app(data_dir=kit.data_dir, config=TestingConfig(admin_password=ADMIN_PASSWORD))
     stored = (kit.data_dir / "admin-password").read_text()
     assert ADMIN_PASSWORD not in stored and stored.startswith("scrypt$")
+
+
+def test_kit_admin_password_command(tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "pw").write_text("kort\n")
+    cmd = [sys.executable, "-m", "appliance.cli.main", "admin-password", "--data", str(data),
+           "--password-file", str(tmp_path / "pw")]
+    short = subprocess.run(cmd, capture_output=True, text=True)
+    assert short.returncode == 1 and short.stderr.startswith("kit: ") and "Traceback" not in short.stderr
+    assert not (data / "admin-password").exists()
+    (tmp_path / "pw").write_text("een-lang-wachtwoord\n")
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    app = create_app(data_dir=data)
+    c = app.test_client()
+    assert c.post("/admin/login", data={"csrf_token": csrf_of(c), "password": "een-lang-wachtwoord"}).status_code == 302

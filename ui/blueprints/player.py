@@ -73,7 +73,7 @@ def init_segment(recording_id: str) -> Any:
 @web.person_required
 def media_segment(recording_id: str, idx: int) -> Any:
     rec = web.owned_recording(recording_id)
-    if idx < 1 or idx not in {s.idx for s in web.catalogue().segments(rec.id)}:
+    if idx < 1 or web.catalogue().segment(rec.id, idx) is None:
         abort(404)
     return _serve_part(rec.id, idx, "video/iso.segment")
 
