@@ -176,6 +176,17 @@ class RecordingsMixin(CatalogueBase):
             self.emit("recording.interrupted", _summary(row))
         return row
 
+    def discard_recording(self, recording_id: str) -> None:
+        """Forget a recording that never sealed a media segment (the camera did not start)."""
+        with self.transaction() as db:
+            row = self.require_recording(recording_id)
+            if row["segments"] > 0:
+                raise ValueError("only a recording without media segments can be discarded")
+            db.execute("DELETE FROM segments WHERE recording_id = ?", (recording_id,))
+            db.execute("DELETE FROM bookmarks WHERE recording_id = ?", (recording_id,))
+            db.execute("DELETE FROM recordings WHERE id = ?", (recording_id,))
+            self.emit("recording.discarded", {"recording_id": recording_id})
+
     # -- bookmarks -----------------------------------------------------------
 
     def add_bookmark(self, recording_id: str, offset_s: float) -> int:

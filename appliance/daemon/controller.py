@@ -199,7 +199,7 @@ class KitController:
                     on_error=partial(self._on_error, recording_id),
                 )
             except Exception as exc:
-                self._mark_interrupted(recording_id)
+                self._discard_failed_start(recording_id)
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if type(exc).__name__ == "CameraUnavailable":
                     self._camera_error = message
@@ -326,6 +326,24 @@ class KitController:
         except Exception as exc:
             log.error("recording %s: could not mark it interrupted: %s", recording_id, exc)
             return self._row_or_summary(recording_id)
+
+    def _discard_failed_start(self, recording_id: str) -> None:
+        """A start that sealed no media leaves no empty recording behind."""
+        directory = self.recording_dir(recording_id)
+        if any(idx > 0 for idx, _ in sealed_sizes(directory)):
+            self._mark_interrupted(recording_id)
+            return
+        try:
+            self.catalogue.discard_recording(recording_id)
+        except Exception as exc:
+            log.error("recording %s: could not discard the failed start: %s", recording_id, exc)
+            return
+        for path in directory.glob("*"):
+            path.unlink(missing_ok=True)
+        try:
+            directory.rmdir()
+        except OSError:
+            pass
 
     def _row_or_summary(self, recording_id: str) -> dict:
         try:

@@ -25,7 +25,7 @@ def make_camera(config: KitConfig) -> Any | None:
         from appliance.camera import Picamera2Camera
 
         return Picamera2Camera(width=config.width or 1920, height=config.height or 1080,
-                               fps=config.fps)
+                               fps=config.fps, keyframe_seconds=config.segment_seconds)
     except (CameraUnavailable, ImportError, OSError, RuntimeError) as exc:
         log.error("no camera: %s", exc)
         return None

@@ -197,3 +197,30 @@ def test_sync_status_drives_the_green_led(kit):
     wait_for(lambda: kit.controls.pattern == "ready", timeout=30, what="back to ready")
     kit.controller.on_sync_status("done")
     assert kit.controls.pattern == "sync_done"
+
+
+def test_a_kit_whose_camera_is_missing_says_no_camera_after_trying(tmp_path):
+    import importlib.util
+
+    from appliance.config import KitConfig
+    from appliance.daemon.hardware import make_camera
+
+    if importlib.util.find_spec("picamera2") is not None:
+        pytest.skip("picamera2 is installed here: this test needs a machine without a camera stack")
+    camera = make_camera(KitConfig(data_dir=tmp_path, simulate=False))
+    k = Kit(tmp_path, camera=camera)
+    try:
+        assert k.controller.status()["state"] == "idle"
+        k.press()                                   # the button tries the camera
+        status = k.controller.status()
+        assert (status["state"], status["reason"]) == ("cannot_record", "no_camera")
+        assert "picamera2" in status["message"]
+        assert k.controls.red.value == 0
+        wait_for(lambda: k.controls.pattern == "no_camera", what="no-camera LED")
+        # Nothing was recorded, so nothing is left behind but the outbox's account of it.
+        assert k.catalogue.list_recordings() == []
+        assert list(k.config.recordings_dir.iterdir()) == []
+        assert [r["kind"] for r in k.catalogue.outbox()][-2:] == ["recording.started",
+                                                                 "recording.discarded"]
+    finally:
+        k.close()
