@@ -85,3 +85,18 @@ def test_live_requires_unlock_and_refuses_admin(live_app):
     assert login_admin(c).status_code == 302
     assert c.get("/live").status_code == 403
     assert c.post("/api/control/start", headers={"X-CSRF-Token": csrf_of(c)}).status_code == 403
+
+
+def test_unlocking_browser_offers_its_clock(live_app, kit, controller):
+    clock = controller.catalogue.clock
+    if clock.trusted:
+        pytest.skip("this machine's clock is already vouched for (NTP), so the kit ignores browsers")
+    c = live_app.test_client()
+    form = {"csrf_token": csrf_of(c), "person": kit.people["Anna"]["id"], "passphrase": "wrong-passphrase",
+            "browser_time": str(time.time())}
+    c.post("/unlock", data=form)
+    assert not clock.trusted  # a stranger cannot set the kit's time
+    live_app.extensions["kit_throttle"].success(f"person:{kit.people['Anna']['id']}", "client:127.0.0.1")
+    form.update(csrf_token=csrf_of(c), passphrase="anna-correct-horse")
+    assert c.post("/unlock", data=form).status_code == 302
+    assert clock.trusted

@@ -85,7 +85,30 @@ def unlock_post() -> Any:
         page = render_template("unlock.html", people=web.catalogue().people(), error=str(refused),
                                chosen=person_id, next=_safe_next(request.form.get("next")))
         return page, refused.status
+    offer_browser_time(request.form.get("browser_time"))
     return redirect(_safe_next(request.form.get("next")))
+
+
+def offer_browser_time(raw: str | None) -> None:
+    """Hand an unlocked person's browser clock to a kit whose clock nobody vouched for yet.
+
+    Only after a successful unlock, only while untrusted, and only a plausible
+    time: a stranger on the Wi-Fi cannot move the kit's dates.
+    """
+    controller = current_app.extensions["kit_controller"]
+    catalogue = getattr(controller, "catalogue", None)
+    if catalogue is None or not raw:
+        return
+    try:
+        epoch = float(raw)
+    except ValueError:
+        return
+    if not 1.7e9 < epoch < 4.1e9 or getattr(catalogue.clock, "trusted", True):
+        return
+    try:
+        catalogue.trust_time(epoch, source="browser")
+    except Exception:  # the clock is a convenience; unlocking has already succeeded
+        current_app.logger.warning("could not adopt the browser's time")
 
 
 @bp.post("/lock")
