@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .test_firstboot import check_consistent, read_state
+from appliance.provisioning.firstboot import Layout, provision
+
+from .test_firstboot import check_consistent
 from .test_provisioning_file import GOOD
 
 
@@ -47,8 +49,8 @@ def test_kill_after_every_step(tmp_path: Path, kit_root: Path):
             assert not ident.exists(), f"identity visible before commit (step {steps[n - 1]})"
         else:
             committed = json.loads((ident / "hotspot.json").read_text())
-        again = run_firstboot(card)
-        assert again.returncode == 0, (n, again.stderr)
+        # The next boot, in this process (faster than another interpreter).
+        provision(Layout.for_root(card), grow=False)
         state = check_consistent(card)
         if n >= commit_at:
             assert state["passphrase"] == committed["passphrase"], f"identity changed after commit (step {steps[n - 1]})"
