@@ -209,7 +209,9 @@ class SyncService:
             net = now_net
             if due is None or time.monotonic() < due:
                 continue
-            if not net.online and not config.SyncPaths(self.data_dir).server_file.exists():
+            if not self._configured():
+                # No school server named (a laptop in simulation, an unprovisioned
+                # kit): nothing to try, nothing to blink about.
                 due = None
                 continue
             if self._run_once():
@@ -218,6 +220,13 @@ class SyncService:
             else:
                 due = time.monotonic() + delay
                 delay = min(delay * 2, self.backoff_s[1])
+
+    def _configured(self) -> bool:
+        try:
+            config.load(SyncPaths(self.data_dir))
+        except config.NotConfigured:
+            return False
+        return True
 
     def _run_once(self) -> bool:
         self.on_status("syncing")

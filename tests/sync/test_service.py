@@ -1,0 +1,36 @@
+"""SyncService's loop with a stand-in for the network state (no sockets)."""
+
+import threading
+import time
+
+from appliance.catalogue import Catalogue
+from sync.agent import netwatch
+from sync.agent.service import SyncService
+
+
+def test_link_detection_from_sysfs_and_routes(tmp_path):
+    net = tmp_path / "net"
+    for name, carrier, oper in (("lo", "1", "unknown"), ("eth0", "1", "up"), ("wlan0", "0", "down")):
+        (net / name).mkdir(parents=True)
+        (net / name / "carrier").write_text(carrier + "\n")
+        (net / name / "operstate").write_text(oper + "\n")
+    route = tmp_path / "route"
+    route.write_text("Iface\tDestination\tGateway\n" "eth0\t00000000\t0102A8C0\n")
+    state = netwatch.read_state(net, route)
+    assert state.links_up == {"eth0"} and state.default_route
+    down = netwatch.NetState(frozenset(), False)
+    assert netwatch.came_up(down, state) and not netwatch.came_up(state, state)
+    assert not netwatch.came_up(state, down)
+
+
+def test_an_unconfigured_kit_never_reports_a_failed_sync(tmp_path, monkeypatch):
+    monkeypatch.setenv("LESSONKIT_CONFIG", str(tmp_path / "no-kit.toml"))
+    cat = Catalogue(tmp_path / "catalogue.db")
+    statuses = []
+    up = netwatch.NetState(frozenset({"eth0"}), True)
+    service = SyncService(tmp_path, cat, statuses.append, poll_s=0.01, read_net=lambda: up)
+    service.start()
+    service.trigger()
+    time.sleep(0.3)
+    service.stop()
+    assert statuses == [] and service.runs == 0
