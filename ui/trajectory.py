@@ -13,9 +13,10 @@ other blueprints need no change.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
@@ -76,8 +77,19 @@ def _mine(trajectory_id: str) -> dict:
     return row
 
 
-def _kit_error(exc: KitError) -> Any:
-    abort(400, description=str(exc))
+@contextlib.contextmanager
+def _saving() -> Iterator[None]:
+    """A user's mistake is a 400 with its one line; a full or broken card a 503.
+
+    Encrypted documents are replaced atomically, so after either the previous
+    version is still in place.
+    """
+    try:
+        yield
+    except KitError as exc:
+        abort(400, description=str(exc))
+    except OSError as exc:
+        abort(503, description=_("Could not save (%(why)s); nothing was changed.", why=exc.strerror or exc))
 
 
 def _back(trajectory_id: str, anchor: str = "") -> Any:
@@ -143,12 +155,10 @@ def create() -> Any:
         count = int(request.form.get("planned_recordings", DEFAULT_RECORDINGS))
     except ValueError:
         abort(400, description=_("The number of recordings must be 1 to 5."))
-    try:
+    with _saving():
         row = trajectories().create(teacher, coach, method=request.form.get("method", "beeldcoaching"),
                                     planned_recordings=count,
                                     learning_question=request.form.get("learning_question", ""))
-    except KitError as exc:
-        return _kit_error(exc)
     return _back(row["id"])
 
 
@@ -215,15 +225,13 @@ def _step_status(step: int, events: list[dict], has_recording: bool, expects: in
 def act(trajectory_id: str) -> Any:
     _mine(trajectory_id)
     action = request.form.get("action", "")
-    try:
+    with _saving():
         if action == "activate":
             trajectories().activate(trajectory_id)
         elif action in BUTTONS:
             trajectories().act(trajectory_id, action)
         else:
             abort(400)
-    except KitError as exc:
-        return _kit_error(exc)
     return _back(trajectory_id)
 
 
@@ -231,11 +239,9 @@ def act(trajectory_id: str) -> Any:
 @web.person_required
 def question(trajectory_id: str) -> Any:
     _mine(trajectory_id)
-    try:
+    with _saving():
         trajectories().set_learning_question(trajectory_id, web.identities(),
                                              request.form.get("learning_question", ""))
-    except KitError as exc:
-        return _kit_error(exc)
     return _back(trajectory_id)
 
 
@@ -247,11 +253,9 @@ def checklist(trajectory_id: str) -> Any:
         abort(403, description=_("Only the teacher confirms the checklist for a class."))
     if request.form.get("out_of_frame") != "yes":
         abort(400, description=_("Tick the checklist item to confirm it."))
-    try:
+    with _saving():
         trajectories().confirm_checklist(trajectory_id, web.identities(), request.form.get("class_label", ""),
                                          request.form.get("note", ""))
-    except KitError as exc:
-        return _kit_error(exc)
     return _back(trajectory_id, "#checklist")
 
 
@@ -289,14 +293,13 @@ def choose_clips(trajectory_id: str, step: int) -> Any:
     annotations = current_app.extensions["kit_annotations"]
     wanted = set(request.form.getlist("clip"))
     chosen = []
-    for rec in store.recordings(trajectory_id):
-        for clip in annotations.load(rec["recording_id"], web.identities())["clips"]:
-            if f"{rec['recording_id']}/{clip['id']}" in wanted:
-                chosen.append({"recording_id": rec["recording_id"], "clip_id": clip["id"], "kind": clip["kind"]})
-    try:
+    with _saving():
+        for rec in store.recordings(trajectory_id):
+            for clip in annotations.load(rec["recording_id"], web.identities())["clips"]:
+                if f"{rec['recording_id']}/{clip['id']}" in wanted:
+                    chosen.append({"recording_id": rec["recording_id"], "clip_id": clip["id"],
+                                   "kind": clip["kind"]})
         store.choose_clips(trajectory_id, step, web.identities(), chosen)
-    except KitError as exc:
-        return _kit_error(exc)
     return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step))
 
 
@@ -304,10 +307,8 @@ def choose_clips(trajectory_id: str, step: int) -> Any:
 @web.person_required
 def add_action(trajectory_id: str, step: int) -> Any:
     _mine(trajectory_id)
-    try:
+    with _saving():
         trajectories().add_action_point(trajectory_id, step, web.identities(), request.form.get("text", ""))
-    except KitError as exc:
-        return _kit_error(exc)
     return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step) + "#actions")
 
 
@@ -324,6 +325,9 @@ def delete_recording(recording_id: str) -> Any:
         retention().delete(rec.id, "teacher_request", by_person=me.person_id)
     except CannotDelete as exc:
         abort(409, description=str(exc))
+    except OSError as exc:  # the receipt stays pending; housekeeping finishes the deletion
+        abort(503, description=_("Could not delete everything yet (%(why)s); the kit will finish it.",
+                                 why=exc.strerror or exc))
     _audit("deleted", rec)
     return redirect(request.form.get("back") if request.form.get("back", "").startswith("/trajectories")
                     else url_for("trajectory.index"))

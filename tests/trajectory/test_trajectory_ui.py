@@ -143,3 +143,40 @@ def test_meeting_and_action_points_through_forms(kit, walked, client):
     assert "actie-uniek-77" not in json.dumps(kit.catalogue.outbox(limit=10_000))
     assert client.post(f"/trajectories/{t['id']}/meetings/1/actions",
                        data={"csrf_token": token, "text": "x" * 6000}).status_code == 400
+
+
+def test_full_disk_while_saving_an_action_point_loses_nothing(kit, walked, client, monkeypatch):
+    t, _ = walked
+    token = unlock(client, kit, "Bram")
+    client.post(f"/trajectories/{t['id']}/meetings/1/actions", data={"csrf_token": token, "text": "eerste-punt"})
+    before = Trajectories(kit.catalogue, kit.data_dir).private_path(t["id"]).read_bytes()
+    import errno
+    import os
+
+    import appliance.trajectory.sealed_json as sealed
+
+    def disk_full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sealed.os, "write", disk_full)
+    response = client.post(f"/trajectories/{t['id']}/meetings/1/actions",
+                           data={"csrf_token": token, "text": "tweede-punt"})
+    monkeypatch.undo()
+    assert response.status_code == 503 and "No space left on device" in response.get_data(as_text=True)
+    path = Trajectories(kit.catalogue, kit.data_dir).private_path(t["id"])
+    assert path.read_bytes() == before and not list(path.parent.glob("*.partial"))
+    doc = Trajectories(kit.catalogue, kit.data_dir).private(t["id"], [kit.identity("Anna")])
+    assert [p["text"] for p in doc["meetings"]["1"]["action_points"]] == ["eerste-punt"]
+    assert os.path.exists(path)
+
+
+def test_hostile_ids_are_404(kit, walked, client):
+    token = unlock(client, kit, "Anna")
+    for tid in ("../../etc/passwd", "x" * 500, "t-doesnotexist", "%00"):
+        assert client.get(f"/trajectories/{tid}").status_code == 404
+        assert client.post(f"/trajectories/{tid}/act", data={"csrf_token": token, "action": "stop"}).status_code == 404
+    t, _ = walked
+    assert client.post(f"/trajectories/{t['id']}/act", data={"csrf_token": token, "action": "drop"}).status_code == 400
+    assert client.post(f"/trajectories/{t['id']}/act", data={"csrf_token": token, "action": "close"}).status_code == 400
+    assert client.post("/trajectories/recordings/..%2F..%2Fidentities/delete",
+                       data={"csrf_token": token, "confirm": "yes"}).status_code == 404
