@@ -8,6 +8,7 @@ over it, so a slow disk never blocks the camera's capture thread for long.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from fractions import Fraction
 from typing import Callable, Iterator, Literal
 
 from appliance.errors import KitError
+
+log = logging.getLogger(__name__)
 
 
 class CameraUnavailable(KitError):
@@ -105,6 +108,10 @@ class PacketQueue:
     recorder); ``blocking=False`` never stalls a hardware callback: when the
     recorder falls more than ``maxsize`` packets behind, packets are dropped
     and counted rather than letting memory grow without bound.
+
+    With ``stall_timeout`` set, a consumer that waits that long for the next
+    packet gets :class:`CameraUnavailable`: hardware that silently stops
+    (a pulled ribbon cable) must end the recording, not hang it.
     """
 
     def __init__(
@@ -112,7 +119,9 @@ class PacketQueue:
         maxsize: int = 2000,
         blocking: bool = False,
         give_up: Callable[[], bool] = lambda: False,
+        stall_timeout: float | None = None,
     ) -> None:
+        self._stall_timeout = stall_timeout
         self._queue: queue.Queue[object] = queue.Queue(maxsize)
         self._blocking = blocking
         # A blocked producer checks this so stop() works even when the
@@ -135,6 +144,8 @@ class PacketQueue:
         try:
             self._queue.put_nowait(packet)
         except queue.Full:
+            if not self.dropped:
+                log.warning("the recorder fell behind the camera; dropping packets")
             self.dropped += 1
 
     def finish(self, error: BaseException | None = None) -> None:
@@ -161,7 +172,12 @@ class PacketQueue:
 
     def __iter__(self) -> Iterator[EncodedPacket]:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._stall_timeout)
+            except queue.Empty:
+                raise CameraUnavailable(
+                    f"the camera delivered nothing for {self._stall_timeout:g} s"
+                ) from None
             if isinstance(item, tuple) and item and item[0] is _END:
                 if item[1] is not None:
                     raise item[1]

@@ -51,6 +51,7 @@ class Picamera2Camera(Camera):
         keyframe_seconds: float = 2.0,
         microphone: AlsaMicrophone | None | str = "default",
         camera_index: int = 0,
+        stall_timeout_s: float = 5.0,
     ) -> None:
         """``size`` is ``"1080p"`` (default) or ``"720p"``; or give ``width`` and ``height``."""
         if size is not None:
@@ -71,6 +72,7 @@ class Picamera2Camera(Camera):
         self._microphone = microphone
         self.audio = microphone.format if microphone else None
         self._camera_index = camera_index
+        self._stall_timeout_s = stall_timeout_s
         self._picam2: Any = None
         self._queue: PacketQueue | None = None
         self._lock = threading.Lock()
@@ -79,7 +81,7 @@ class Picamera2Camera(Camera):
         Picamera2, H264Encoder, Output = _import_picamera2()
         if not Picamera2.global_camera_info():
             raise CameraUnavailable("no camera module found: check the ribbon cable")
-        queue = PacketQueue(maxsize=2000)
+        queue = PacketQueue(maxsize=2000, stall_timeout=self._stall_timeout_s)
         v = self.video
         try:
             picam2 = Picamera2(self._camera_index)

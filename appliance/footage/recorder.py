@@ -60,9 +60,12 @@ class SegmentRecorder:
     True
     """
 
-    def __init__(self, camera: Camera, segment_seconds: float = 2.0) -> None:
+    def __init__(self, camera: Camera, segment_seconds: float = 2.0, picture_timeout_s: float = 5.0) -> None:
         self.camera = camera
         self.segment_seconds = segment_seconds
+        # Sound without pictures for this long (in stream time) means the
+        # camera is gone while the microphone still runs.
+        self.picture_timeout_s = picture_timeout_s
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._reset()
@@ -163,7 +166,14 @@ class SegmentRecorder:
             muxer = FragmentedMp4Muxer(
                 self.camera.video, self.camera.audio, self._seal_init, self._add_fragment
             )
+            video_end: float | None = None
             for packet in self.camera.packets():
+                if packet.kind == "video":
+                    video_end = packet.end_s
+                elif video_end is not None and packet.start_s - video_end > self.picture_timeout_s:
+                    raise CameraUnavailable(
+                        f"the camera delivered no picture for {self.picture_timeout_s:g} s"
+                    )
                 muxer.add(packet)
             muxer.close()
             self._seal_pending()

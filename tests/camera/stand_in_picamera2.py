@@ -20,9 +20,12 @@ from appliance.camera.test_pattern import TestPattern
 
 
 class StandIn:
-    def __init__(self, cameras: int = 1) -> None:
+    def __init__(self, cameras: int = 1, cable_pulled_after: int | None = None) -> None:
         self.calls: list[tuple] = []
         self.cameras = cameras
+        # After this many frames the "sensor" goes quiet without an error,
+        # as when the ribbon cable comes loose.
+        self.cable_pulled_after = cable_pulled_after
         self.encoders: list = []
         self.frames_sent = 0
         self._modules = self._build()
@@ -104,6 +107,9 @@ class StandIn:
                 started = time.monotonic()
                 index = 0
                 while not self._stop.is_set():
+                    if stand_in.cable_pulled_after is not None and index >= stand_in.cable_pulled_after:
+                        self._stop.wait()
+                        break
                     delay = started + index / fps - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)

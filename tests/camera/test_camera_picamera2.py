@@ -127,3 +127,37 @@ def test_recording_from_the_pi_path_is_playable_with_sound(monkeypatch, tmp_path
     # Every frame the "encoder" produced up to the last sealed one is in the file.
     assert frames == round(summary.duration_s * 30)
     assert frames <= stand_in.frames_sent
+
+
+def _record_until_error(camera, directory, recipients, **recorder_kwargs):
+    recorder = SegmentRecorder(camera, **recorder_kwargs)
+    failed = threading.Event()
+    errors, sealed = [], []
+    recorder.start(directory, recipients, on_segment=sealed.append,
+                   on_error=lambda e: (errors.append(e), failed.set()))
+    assert failed.wait(60), "a camera that went quiet was never reported"
+    summary = recorder.stop()
+    return errors, sealed, summary
+
+
+def test_camera_going_quiet_while_the_microphone_runs_ends_the_recording(monkeypatch, tmp_path):
+    StandIn(cable_pulled_after=45).install(monkeypatch)
+    identity = age.generate_identity()
+    camera = Picamera2Camera("720p", microphone=AlsaMicrophone(TONE, input_format="lavfi"))
+    errors, sealed, summary = _record_until_error(camera, tmp_path / "r", [identity.recipient],
+                                                  picture_timeout_s=1.0)
+    assert isinstance(errors[0], CameraUnavailable) and "no picture" in str(errors[0])
+    # The 1.5 s of picture before the cable came loose are sealed and play.
+    assert summary.segments == 1 and summary.duration_s == pytest.approx(1.5, abs=0.05)
+    data = _decrypt_all(tmp_path / "r", identity, tmp_path)
+    with av.open(io.BytesIO(data)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 45
+
+
+def test_camera_going_quiet_without_microphone_ends_the_recording(monkeypatch, tmp_path):
+    StandIn(cable_pulled_after=45).install(monkeypatch)
+    identity = age.generate_identity()
+    camera = Picamera2Camera("720p", microphone=None, stall_timeout_s=1.0)
+    errors, sealed, summary = _record_until_error(camera, tmp_path / "r", [identity.recipient])
+    assert isinstance(errors[0], CameraUnavailable) and "delivered nothing for 1 s" in str(errors[0])
+    assert summary.segments == 1 and [s.index for s in sealed] == [0, 1]
