@@ -52,6 +52,8 @@ MAX_STRING = 200
 # Strings that must never leave a kit: age file header, age secret keys,
 # PEM/OpenSSH private keys.
 FORBIDDEN_MARKERS = ("age-encryption.org", "AGE-SECRET-KEY-", "-----BEGIN", "OPENSSH PRIVATE KEY")
+_FORBIDDEN_RE = re.compile("|".join(re.escape(m) for m in FORBIDDEN_MARKERS))
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 _RECORDING = {
     "recording_id", "teacher_id", "coach_id", "started_at", "clock_trusted", "duration_s",
@@ -113,8 +115,7 @@ def _scalar_ok(value: Any) -> bool:
     if isinstance(value, float):
         return value == value and abs(value) < 1e15
     if isinstance(value, str):
-        return len(value) <= MAX_STRING and not any(m in value for m in FORBIDDEN_MARKERS) \
-            and not value.startswith("/")
+        return len(value) <= MAX_STRING and not value.startswith("/") and _FORBIDDEN_RE.search(value) is None
     return False
 
 
@@ -169,8 +170,8 @@ def encode_batch(first: int, last: int, events: list[dict], created_at: str) -> 
     """The bytes of one batch file; ``events`` are ``{seq, kind, at, data}``."""
     header = {"batch": FORMAT_VERSION, "first": first, "last": last,
               "count": len(events), "created_at": created_at}
-    lines = [json.dumps(header, sort_keys=True, separators=(",", ":"))]
-    lines += [json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for e in events]
+    lines = [_ENCODER.encode(header)]
+    lines += [_ENCODER.encode(e) for e in events]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

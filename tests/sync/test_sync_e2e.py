@@ -239,3 +239,30 @@ def test_kit_sync_cli_status_and_once(make_kit, ssh_server):
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 1 and out.stderr.startswith("kit: rsync:") and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_kit_provisioned_by_first_boot_syncs_from_kit_toml(ssh_server, tmp_path, monkeypatch):
+    """First boot writes /etc/lessonkit/kit.toml [sync] and a "[host]:port key" known_hosts."""
+    from appliance.catalogue import Catalogue
+    from sync.agent import config
+    from sync.server import kits
+
+    ident = tmp_path / "identity"
+    ident.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ident / "sync_ed25519")], check=True)
+    kits.add_kit(ssh_server.layout, "kit-firstboot", (ident / "sync_ed25519.pub").read_text())
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[{ssh_server.address}]:{ssh_server.port} {ssh_server.host_key}\n")
+    toml = tmp_path / "kit.toml"
+    toml.write_text(f'[kit]\nid = "kit-firstboot"\n\n[sync]\nkey = "{ident / "sync_ed25519"}"\n'
+                    f'known_hosts = "{known}"\nserver = "{ssh_server.address}"\nport = {ssh_server.port}\n'
+                    f'user = "{ssh_server.user}"\n')
+    monkeypatch.setenv("LESSONKIT_CONFIG", str(toml))
+    data = tmp_path / "data"
+    cat = Catalogue(data / "catalogue.db")
+    add_people(cat)
+    assert config.load(SyncPaths(data)).host_key_alias is None
+    assert sync_once(data, cat, base_delay=0.01).batches_pushed == 1
+    assert not SyncPaths(data).key.exists()  # the provisioned key was used, none was made
+    ingest.ingest(ssh_server.layout, ["kit-firstboot"])
+    assert server_events(ssh_server.layout, "kit-firstboot") == expected_events(cat)
