@@ -85,7 +85,7 @@ def bar_chart(title: str, bars: list[tuple[str, float, str]], norm: tuple[str, f
     row_h, label_w, pad = 26, 110, 8
     height = pad * 2 + row_h * max(1, len(bars)) + (18 if norm else 0)
     top = max([v for _, v, _ in bars] + ([norm[1]] if norm else []) + [1e-9])
-    scale = (width - label_w - 50) / top
+    scale = (width - label_w - 75) / top
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, (label, value, colour) in enumerate(bars):

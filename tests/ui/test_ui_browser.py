@@ -160,6 +160,17 @@ def test_pages_fit_phone_ipad_and_laptop(browser, site, kit, width, height, labe
     context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
     page = context.new_page()
     unlock_in_page(page, site, kit)
+    # Some content, so that the grid, the marks and the charts are laid out too.
+    api = f"/api/recordings/{kit.own_recording}"
+    status = page.evaluate("""async (api) => {
+        const h = {"X-CSRF-Token": document.body.dataset.csrf, "Content-Type": "application/json"};
+        const a = await fetch(api + "/clips", {method: "POST", headers: h,
+            body: JSON.stringify({in: 2, out: 6, kind: "pearl", title: "Een denkvraag"})});
+        const b = await fetch(api + "/codes", {method: "POST", headers: h,
+            body: JSON.stringify({t: 3, kind: "feedback", valence: "positive", level: "strategy"})});
+        return [a.status, b.status];
+    }""", api)
+    assert status == [201, 201]
     for name, path in (("library", "/library"), ("player", f"/recordings/{kit.own_recording}"),
                        ("clips", f"/recordings/{kit.own_recording}/clips"),
                        ("stats", f"/recordings/{kit.own_recording}/stats")):
