@@ -34,7 +34,7 @@ class ButtonGestures:
         self.on_hold_shutdown: Callback = _noop
         self._lock = threading.Lock()
         self._press_id = 0
-        self._consumed = False
+        self._fired: set[str] = set()
         self._pressed_at: float | None = None
         self._timers: list[threading.Timer] = []
         button.when_pressed = self._pressed
@@ -44,7 +44,7 @@ class ButtonGestures:
         with self._lock:
             self._press_id += 1
             press = self._press_id
-            self._consumed = False
+            self._fired: set[str] = set()
             self._pressed_at = time.monotonic()
             self._cancel_timers()
             self._timers = [
@@ -55,14 +55,27 @@ class ButtonGestures:
                 timer.daemon = True
                 timer.start()
 
+    def _claim(self, press: int, which: str) -> bool:
+        """Mark a threshold of this press as handled; False if it already was."""
+        with self._lock:
+            if press != self._press_id or which in self._fired or "done" in self._fired:
+                return False
+            self._fired.add(which)
+            return True
+
     def _held(self, press: int, which: str) -> None:
         with self._lock:
-            if press != self._press_id or self._pressed_at is None:
+            if self._pressed_at is None:
                 return
-            self._consumed = True  # a hold is never also a short press
+        self._fire(press, which)
+
+    def _fire(self, press: int, which: str) -> None:
+        if not self._claim(press, which):
+            return
         if which == "stop":
             if self.on_hold_stop():
                 with self._lock:
+                    self._fired.add("done")  # the same hold cannot go on to shut down
                     if press == self._press_id:
                         self._cancel_timers()
         else:
@@ -72,11 +85,19 @@ class ButtonGestures:
         with self._lock:
             if self._pressed_at is None:
                 return
-            short = not self._consumed and time.monotonic() - self._pressed_at < self.stop_hold_s
+            held = time.monotonic() - self._pressed_at
+            press = self._press_id
             self._pressed_at = None
             self._cancel_timers()
-        if short:
-            self.on_short_press()
+        if held < self.stop_hold_s:
+            if self._claim(press, "short"):
+                self.on_short_press()
+            return
+        # Released just as a threshold passed, before its timer ran: the hold
+        # still counts (a 2-second hold must always stop).
+        self._fire(press, "stop")
+        if held >= self.shutdown_hold_s:
+            self._fire(press, "shutdown")
 
     def _cancel_timers(self) -> None:
         for timer in self._timers:

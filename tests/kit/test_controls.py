@@ -130,3 +130,24 @@ def test_controls_red_led_and_simulated_press(tmp_path):
         assert pin_history(controls.red.pin) == [False, True, False]
     finally:
         controls.close()
+
+
+def test_release_right_at_a_threshold_still_counts_as_the_hold(factory):
+    # `kit button hold 2` releases at the very moment the 2 s timer is due;
+    # whichever runs first, the hold must act exactly once.
+    g = Gestures(factory, stop=0.3, shutdown=0.8)
+    g.recording = True
+    try:
+        g.button.pin.drive_low()
+        g.g._cancel_timers()          # as if the timer had not run yet
+        g.g._pressed_at -= 0.3
+        g.button.pin.drive_high()
+        assert g.events == ["stop"]
+        g.recording = False
+        g.button.pin.drive_low()
+        g.g._cancel_timers()
+        g.g._pressed_at -= 0.8
+        g.button.pin.drive_high()
+        assert g.events == ["stop", "stop", "shutdown"]
+    finally:
+        g.close()
