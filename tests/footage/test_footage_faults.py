@@ -14,7 +14,7 @@ from appliance.camera import CameraUnavailable, SimulatedCamera
 from appliance.footage import sealed_file, store
 from appliance.footage.recorder import RecordingFailed, SegmentRecorder
 
-from probe import decode_all
+from footage_probe import decode_all
 
 
 def _run_until_error(recorder: SegmentRecorder, directory: Path, recipients: list):

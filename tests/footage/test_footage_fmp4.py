@@ -15,7 +15,7 @@ from appliance.footage.fmp4 import FragmentedMp4Muxer
 from appliance.footage.mp4boxes import iter_boxes
 from appliance.footage.recorder import SegmentRecorder
 
-from probe import decode_all
+from footage_probe import decode_all
 
 MICRO = Fraction(1, 1_000_000)
 

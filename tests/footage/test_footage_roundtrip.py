@@ -12,7 +12,7 @@ from appliance.footage.recorder import SegmentRecorder
 from appliance.camera import SimulatedCamera
 from appliance.errors import KitError
 
-from probe import decode_all, ffprobe_streams
+from footage_probe import decode_all, ffprobe_streams
 
 
 @pytest.fixture
