@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,3 +22,18 @@ def kit(tmp_path):
     yield made
     made.controller.close()
     made.catalogue.close()
+
+
+@pytest.fixture(scope="session")
+def school_server():
+    """A kit-server root behind a real sshd on loopback (the sync engineer's testbed)."""
+    from sync import testbed
+
+    why = testbed.can_run()
+    if why:
+        pytest.skip(why)
+    layout, base = testbed.make_server(prefix="lkit-traj-")
+    server = testbed.SshServer(base, layout).start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)

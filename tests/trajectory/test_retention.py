@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sqlite3
 
 import pytest
@@ -33,18 +32,6 @@ class FakeClock:
 
     def iso(self) -> str:
         return format_time(self.now)
-
-
-@pytest.fixture(scope="module")
-def school_server():
-    why = testbed.can_run()
-    if why:
-        pytest.skip(why)
-    layout, base = testbed.make_server(prefix="lkit-traj-")
-    server = testbed.SshServer(base, layout).start()
-    yield server
-    server.stop()
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def rows_mentioning(db_path, needle: str) -> dict[str, int]:
