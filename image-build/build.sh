@@ -125,9 +125,11 @@ BASE_KEY="$( { echo "$BASE_RECIPE $BASE $SUITE $PACKAGES"; printf '%s\n' "${SOUR
 BASE_TAR="$CACHE/base-$BASE-$BASE_KEY.tar"
 mkdir -p "$WORK/root"
 if [ -f "$BASE_TAR" ] && [ -z "${LESSONKIT_FRESH_BASE:-}" ]; then
+  BASE_FROM_CACHE=true
   step "base system from cache ($(basename "$BASE_TAR"))"
   tar -C "$WORK/root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$BASE_TAR"
 else
+  BASE_FROM_CACHE=false
   step "bootstrapping $BASE $SUITE arm64 with mmdebstrap (packages cached in $CACHE/debs)"
   mmdebstrap --mode=root --arch=arm64 --variant=minbase \
     --components="$COMPONENTS" --include="$PACKAGES" \
@@ -208,8 +210,8 @@ mv "$OUT/$NAME.img.xz.tmp" "$OUT/$NAME.img.xz"
 SECS=$(( $(date +%s) - T0 ))
 SIZE=$(stat -c %s "$OUT/$NAME.img.xz")
 RAW=$(stat -c %s "$IMG")
-printf '{"base": "%s", "version": "%s", "build_seconds": %d, "xz_bytes": %d, "raw_bytes": %d, "image": "%s"}\n' \
-  "$BASE" "$VERSION" "$SECS" "$SIZE" "$RAW" "$OUT/$NAME.img.xz" > "$OUT/$NAME.build.json"
+printf '{"base": "%s", "version": "%s", "build_seconds": %d, "xz_bytes": %d, "raw_bytes": %d, "base_from_cache": %s, "image": "%s"}\n' \
+  "$BASE" "$VERSION" "$SECS" "$SIZE" "$RAW" "$BASE_FROM_CACHE" "$OUT/$NAME.img.xz" > "$OUT/$NAME.build.json"
 step "done: $OUT/$NAME.img.xz ($(( SIZE / 1048576 )) MiB compressed, $(( RAW / 1048576 )) MiB raw) in ${SECS}s"
 }
 main "$@"

@@ -10,8 +10,8 @@ PY=.venv/bin/python
 rm -rf "$OUT"
 mkdir -p "$OUT/a" "$OUT/b"
 t0=$(date +%s)
-echo "== image-test: build 1 of 2"
-image-build/build.sh --base debian --out "$OUT/a" 2>&1 | tee "$OUT/a/build.log"
+echo "== image-test: build 1 of 2 (base bootstrapped afresh from the package cache)"
+LESSONKIT_FRESH_BASE="${IMAGE_TEST_FRESH_BASE:-1}" image-build/build.sh --base debian --out "$OUT/a" 2>&1 | tee "$OUT/a/build.log"
 t1=$(date +%s)
 echo "== image-test: build 2 of 2 (from caches)"
 image-build/build.sh --base debian --out "$OUT/b" 2>&1 | tee "$OUT/b/build.log"
@@ -32,7 +32,8 @@ a = json.load(open(glob.glob(f"{out}/a/*.build.json")[0]))
 b = json.load(open(glob.glob(f"{out}/b/*.build.json")[0]))
 m = {"first_build_s": t1 - t0, "second_build_s": t2 - t1, "checks_s": t3 - t2, "total_s": t3 - t0,
      "xz_bytes": a["xz_bytes"], "raw_bytes": a["raw_bytes"], "checks_passed": rc == 0,
-     "first_build_inner_s": a["build_seconds"], "second_build_inner_s": b["build_seconds"]}
+     "first_build_inner_s": a["build_seconds"], "second_build_inner_s": b["build_seconds"],
+     "first_base_from_cache": a["base_from_cache"], "second_base_from_cache": b["base_from_cache"]}
 json.dump(m, open(f"{out}/measurements.json", "w"), indent=1)
 print("== image-test: " + ", ".join(f"{k}={v}" for k, v in m.items()))
 PYEOF

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -197,6 +198,7 @@ def test_first_boot_in_chroot(kit_a: MountedKit, provisioned_a: dict):
     assert provisioned_a["ssid"] in label and provisioned_a["sync_pub"].decode().split()[1] in label
     assert (root / "boot/firmware/lessonkit-wifi.svg").read_bytes().lstrip().startswith(b"<?xml")
     # The image's own sshd accepts the generated host keys and our keys-only config.
+    (root / "run/sshd").mkdir(parents=True, exist_ok=True)  # made by ssh.service on a running kit
     sshd = kit_a.chroot("/usr/sbin/sshd", "-T", check=False)
     assert sshd.returncode == 0, sshd.stderr
     assert "passwordauthentication no" in sshd.stdout and "kbdinteractiveauthentication no" in sshd.stdout
@@ -213,11 +215,14 @@ def test_kit_run_simulate_serves_the_page(kit_a: MountedKit, provisioned_a: dict
     helptext = kit_a.chroot("/opt/lessonkit/venv/bin/kit", "run", "--help", check=False, timeout=300)
     if helptext.returncode != 0 or "--simulate" not in helptext.stdout:
         pytest.skip("this build's kit has no `kit run --simulate` yet (the daemon has not landed)")
-    port = 8080
+    with socket.socket() as probe:  # a free port: other tests on this machine may hold 8080
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/var/lib/lessonkit",
            "KIT_DATA": "/var/lib/lessonkit/data", "LESSONKIT_CONFIG": "/etc/lessonkit/kit.toml"}
     log = (kit_a.img.workdir / "kit-run.log").open("w")
-    proc = subprocess.Popen(["chroot", str(kit_a.root), "/opt/lessonkit/venv/bin/kit", "run", "--simulate", "--demo"],
+    proc = subprocess.Popen(["chroot", str(kit_a.root), "/opt/lessonkit/venv/bin/kit", "run", "--simulate", "--demo",
+                             "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 300  # emulated arm64 starts slowly; bounded
