@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from appliance.catalogue import Catalogue
-from appliance.cli.data_option import add_data_option, data_dir_from
+from appliance.cli.data_option import add_data_option, data_dir_from, open_catalogue
 from appliance.errors import KitError
 
 
@@ -23,7 +22,7 @@ def _assign(args: argparse.Namespace) -> int:
     data_dir = data_dir_from(args)
     if not (data_dir / "catalogue.db").exists():
         raise KitError(f"no kit data in {data_dir} (add people first with `kit people add`)")
-    catalogue = Catalogue(data_dir / "catalogue.db")
+    catalogue = open_catalogue(data_dir)
     try:
         if args.teacher is None and args.coach is None:
             assignment = catalogue.get_assignment()

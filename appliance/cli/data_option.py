@@ -30,3 +30,18 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
 
 def data_dir_from(args: argparse.Namespace, simulate: bool = False) -> Path:
     return Path(args.data or default_data_dir(simulate)).absolute()
+
+
+def open_catalogue(data_dir: Path):
+    """The catalogue in ``data_dir``; a one-line KitError when it cannot be opened."""
+    import sqlite3
+
+    from appliance.catalogue import Catalogue
+    from appliance.errors import KitError
+
+    try:
+        return Catalogue(data_dir / "catalogue.db")
+    except PermissionError:
+        raise KitError(f"no permission to use the kit data in {data_dir} (try sudo, or --data DIR)") from None
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise KitError(f"cannot open the kit catalogue in {data_dir}: {exc}") from None

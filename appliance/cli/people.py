@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from appliance.catalogue import Catalogue
-from appliance.cli.data_option import add_data_option, data_dir_from
+from appliance.cli.data_option import add_data_option, data_dir_from, open_catalogue
 from appliance.people import LOSS_WARNING, create_person, identity_path, read_passphrase
 
 
@@ -30,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add(args: argparse.Namespace) -> int:
     data_dir = data_dir_from(args)
     passphrase = read_passphrase(args.passphrase_file, args.name)
-    catalogue = Catalogue(data_dir / "catalogue.db")
+    catalogue = open_catalogue(data_dir)
     try:
         person = create_person(data_dir, catalogue, args.name, args.role, passphrase)
     finally:
@@ -44,7 +43,7 @@ def _add(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     data_dir = data_dir_from(args)
-    catalogue = Catalogue(data_dir / "catalogue.db")
+    catalogue = open_catalogue(data_dir)
     try:
         people = catalogue.list_people()
         assignment = catalogue.get_assignment()

@@ -245,7 +245,11 @@ def run(config: KitConfig, demo: bool = False, out: TextIO = sys.stdout) -> int:
     # `kill -USR1` dumps every thread's stack to the log: how to see a hang on a kit.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
-        kit.start(demo=demo)
+        try:
+            kit.start(demo=demo)
+        except OSError as exc:  # the data directory cannot be used
+            hint = " (try sudo, or --data DIR)" if isinstance(exc, PermissionError) else ""
+            raise KitError(f"cannot start: {exc.strerror or exc}: {exc.filename}{hint}") from None
         kit.wait()
     finally:
         kit.stop()

@@ -150,3 +150,11 @@ def test_demo_and_button_shutdown_in_simulation(tmp_path):
         assert "not powering off" in output
     finally:
         daemon.close()
+
+
+def test_an_unusable_data_directory_is_one_line(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    one_line_error(kit("people", "list", "--data", str(not_a_dir / "d")), "Not a directory")
+    one_line_error(kit("run", "--simulate", "--no-review", "--data", str(not_a_dir / "d")),
+                   "cannot start")
