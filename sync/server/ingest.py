@@ -19,6 +19,7 @@ Running ingest twice, or after a crash between commit and move, is harmless.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -207,8 +208,12 @@ def _q(layout: Layout, kit_id: str, path: Path, reason: str, report: KitReport) 
 
 
 def ingest(layout: Layout, kit_ids: list[str] | None = None) -> dict[str, KitReport]:
+    """Ingest every kit's inbox (or only ``kit_ids``); one run at a time per server."""
     layout.require()
     conf = layout.config()
+    lock = open(layout.root / "ingest.lock", "a")
+    # A cron run overlapping the previous one waits instead of racing it.
+    fcntl.flock(lock, fcntl.LOCK_EX)
     conn = db.connect(layout.db)
     reports = {}
     try:
@@ -220,4 +225,5 @@ def ingest(layout: Layout, kit_ids: list[str] | None = None) -> dict[str, KitRep
                 publish_ack(layout, conn, kit_id)
     finally:
         conn.close()
+        lock.close()
     return reports

@@ -184,3 +184,25 @@ def test_kit_server_cli_reports_quarantine_on_one_line(server):
     assert out.returncode == 0
     assert "quarantined '000000000001-000000000002.jsonl': line 1 is not JSON" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_concurrent_ingest_runs_apply_each_batch_once(server):
+    import threading
+
+    for first in range(1, 200, 10):
+        drop(server, "kit-a", first, first + 9)
+    errors = []
+
+    def run():
+        try:
+            ingest.ingest(server)
+        except Exception as exc:  # pragma: no cover - the failure we look for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert server_events(server, "kit-a") == list(range(1, 201))
