@@ -121,7 +121,7 @@ def run(quick: bool) -> str:
         raise RuntimeError("the age CLI is not installed (make deps)")
     size = 64 * MiB if quick else GiB
     ra_size = 128 * MiB if quick else 2 * GiB
-    reps = 2 if quick else 4
+    reps = 2 if quick else 5
     reads = 100 if quick else 400
     py = sys.executable
     work = Path(tempfile.mkdtemp(prefix="bench-age-", dir="/tmp"))

@@ -25,7 +25,6 @@ from cryptography.exceptions import InvalidTag
 
 from appliance.age.errors import AgeError, HeaderError, PayloadError, TruncatedError
 from appliance.age.filekey import Identity, open_header
-from appliance.age.parallel import run_split
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
@@ -179,8 +178,8 @@ class Decryptor(io.RawIOBase):
     def _open_batch(self, out: memoryview) -> int:
         """Decrypt as many chunks as fit in ``out`` (at least one); return bytes written.
 
-        Chunks are opened in parallel, then accepted in order up to the first
-        failure, whose error is raised (or deferred if bytes were written).
+        Chunks are accepted in order up to the first failure, whose error is
+        raised (or deferred if bytes were written).
         """
         room = max(1, len(out) // CHUNK_SIZE)
         chunks = self._source.next_chunks(room)
@@ -188,7 +187,9 @@ class Decryptor(io.RawIOBase):
             (self._counter + i, data, at_end, out[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE])
             for i, (data, at_end) in enumerate(chunks)
         ]
-        results = run_split(self._open_safely, jobs)
+        # Sequential on purpose: batches here are two chunks (cache-sized), too
+        # small to repay a hand-over to another thread.
+        results = [self._open_safely(*job) for job in jobs]
         written = 0
         for i, result in enumerate(results):
             if isinstance(result, AgeError):

@@ -1,10 +1,13 @@
 """The streaming encryptor: a writable file object producing an age file.
 
-Memory is constant (one plaintext chunk plus one output batch of about 1 MiB)
-whatever the amount written. ``close()`` seals the final chunk; leaving a
-``with`` block through an exception does *not* seal it, so a half-written
-stream can never be mistaken for a complete file (it stays detectably cut
-off and can be salvaged).
+Written data is copied into one of three small slots (two 64 KiB chunks
+each); a full slot is sealed on a helper thread while the caller goes on
+writing, and its ciphertext is written to ``out``, in order, by the calling
+thread when the slot comes round again. Memory is constant (under 1 MiB of
+buffers) whatever the amount written, and small enough to stay in the CPU
+cache. ``close()`` seals the final chunk; leaving a ``with`` block through an
+exception does *not* seal it, so a half-written stream can never be mistaken
+for a complete file (it stays detectably cut off and can be salvaged).
 
 >>> import io
 >>> from appliance.age.keys import generate_identity
@@ -20,28 +23,53 @@ from __future__ import annotations
 
 import io
 import os
+from concurrent.futures import Future
 from typing import BinaryIO, Iterable
 
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from appliance.age import parallel
 from appliance.age.errors import AgeError
 from appliance.age.filekey import Recipient, seal_header
-from appliance.age.parallel import run_split
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
     MAX_COUNTER,
     NONCE_SIZE,
+    TAG_SIZE,
     chunk_nonce,
     payload_aead,
 )
 
-_BATCH_CHUNKS = 2
+_SLOT_CHUNKS = 8
+_SLOT_BYTES = _SLOT_CHUNKS * CHUNK_SIZE
+_SLOTS = 3
+
+
+class _Slot:
+    """Plaintext waiting to be sealed, and the ciphertext it became."""
+
+    __slots__ = ("plain", "cipher", "used", "sealed_size", "future")
+
+    def __init__(self) -> None:
+        self.plain = memoryview(bytearray(_SLOT_BYTES))
+        self.cipher = memoryview(bytearray(_SLOT_CHUNKS * ENCRYPTED_CHUNK_SIZE))
+        self.used = 0
+        self.sealed_size = 0
+        self.future: Future | None = None
+
+
+def _encrypt_all(aead: ChaCha20Poly1305, jobs: list[tuple[bytes, memoryview, memoryview]]) -> None:
+    for nonce, plain, target in jobs:
+        aead.encrypt_into(nonce, plain, None, target)
 
 
 class Encryptor(io.RawIOBase):
     """Encrypt everything written to it to ``recipients``, into ``out``.
 
     The header and payload nonce are written at once; ``out`` is flushed but
-    never closed.
+    never closed. Errors writing ``out`` (a full disk) are raised by the
+    ``write()`` or ``close()`` that writes the affected slot.
     """
 
     def __init__(self, out: BinaryIO, recipients: Iterable[Recipient]) -> None:
@@ -51,14 +79,10 @@ class Encryptor(io.RawIOBase):
         nonce = os.urandom(NONCE_SIZE)
         self._aead = payload_aead(file_key, nonce)
         self._counter = 0
-        self._plain = bytearray(CHUNK_SIZE)
-        self._plain_view = memoryview(self._plain)
-        self._pending = 0
-        self._batch = bytearray(_BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE)
-        self._batch_view = memoryview(self._batch)
-        self._batch_used = 0
-        self._jobs: list[tuple[bytes, memoryview, memoryview]] = []
+        self._slots = [_Slot() for _ in range(_SLOTS if parallel.HELPERS else 1)]
+        self._current = 0
         self._sealed = False
+        self._broken = False
         self._write_out(header + nonce)
 
     def writable(self) -> bool:
@@ -66,38 +90,53 @@ class Encryptor(io.RawIOBase):
 
     def _write_out(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
-        while view:
-            n = self._out.write(view)
-            # Raw files may write less than asked; None means "would block".
-            if n is None:
-                raise AgeError("output would block; give the encryptor a blocking file")
-            view = view[n:]
+        try:
+            while view:
+                n = self._out.write(view)
+                # Raw files may write less than asked; None means "would block".
+                if n is None:
+                    raise AgeError("output would block; give the encryptor a blocking file")
+                view = view[n:]
+        except BaseException:
+            # Later slots must not land after a gap: stop writing altogether.
+            self._broken = True
+            raise
 
-    def _seal_chunk(self, data: memoryview, last: bool) -> None:
-        """Queue ``data`` as the next chunk; it is encrypted by :meth:`_run_jobs`."""
-        if self._counter > MAX_COUNTER:
+    def _seal(self, slot: _Slot, final: bool) -> None:
+        """Fix the nonces of ``slot``'s chunks and start encrypting them."""
+        chunks = max(1, -(-slot.used // CHUNK_SIZE))
+        if self._counter + chunks > MAX_COUNTER:
             raise AgeError("file too large for the age format")
-        size = len(data) + 16
-        if self._batch_used + size > len(self._batch):
-            self._flush_batch()
-        target = self._batch_view[self._batch_used : self._batch_used + size]
-        self._jobs.append((chunk_nonce(self._counter, last), data, target))
-        self._batch_used += size
-        self._counter += 1
+        jobs = []
+        at = 0
+        for i in range(chunks):
+            plain = slot.plain[i * CHUNK_SIZE : min((i + 1) * CHUNK_SIZE, slot.used)]
+            size = len(plain) + TAG_SIZE
+            last = final and i == chunks - 1
+            jobs.append((chunk_nonce(self._counter, last), plain, slot.cipher[at : at + size]))
+            self._counter += 1
+            at += size
+        slot.sealed_size = at
+        if len(self._slots) > 1:
+            slot.future = parallel.submit(_encrypt_all, self._aead, jobs)
+        else:
+            _encrypt_all(self._aead, jobs)
 
-    def _run_jobs(self) -> None:
-        if self._jobs:
-            jobs, self._jobs = self._jobs, []
-            run_split(self._encrypt_into, jobs)
+    def _drain(self, slot: _Slot, write: bool = True) -> None:
+        """Wait for ``slot``'s encryption, write its ciphertext, make it reusable."""
+        future, slot.future = slot.future, None
+        if future is not None:
+            future.result()
+        if slot.sealed_size and write and not self._broken:
+            self._write_out(slot.cipher[: slot.sealed_size])
+        slot.sealed_size = 0
+        slot.used = 0
 
-    def _encrypt_into(self, nonce: bytes, data: memoryview, target: memoryview) -> None:
-        self._aead.encrypt_into(nonce, data, None, target)
-
-    def _flush_batch(self) -> None:
-        self._run_jobs()
-        if self._batch_used:
-            self._write_out(self._batch_view[: self._batch_used])
-            self._batch_used = 0
+    def _drain_all(self, write: bool = True) -> None:
+        """Drain every slot, oldest first (the one after the current one)."""
+        n = len(self._slots)
+        for k in range(1, n + 1):
+            self._drain(self._slots[(self._current + k) % n], write)
 
     def write(self, data) -> int:  # type: ignore[override]
         if self.closed:
@@ -105,25 +144,18 @@ class Encryptor(io.RawIOBase):
         view = memoryview(data).cast("B")
         n = len(view)
         pos = 0
-        try:
-            while pos < n:
-                if self._pending == CHUNK_SIZE:
-                    # More data follows, so the buffered chunk is not the last one.
-                    self._seal_chunk(self._plain_view, last=False)
-                    self._pending = 0
-                if self._pending == 0 and n - pos > CHUNK_SIZE:
-                    self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
-                    pos += CHUNK_SIZE
-                    continue
-                # Queued chunks may point into the plaintext buffer or the
-                # caller's data: encrypt them before either changes.
-                self._run_jobs()
-                take = min(CHUNK_SIZE - self._pending, n - pos)
-                self._plain_view[self._pending : self._pending + take] = view[pos : pos + take]
-                self._pending += take
-                pos += take
-        finally:
-            self._run_jobs()
+        slot = self._slots[self._current]
+        while pos < n:
+            if slot.used == _SLOT_BYTES:
+                # More data follows, so none of this slot's chunks is the last.
+                self._seal(slot, final=False)
+                self._current = (self._current + 1) % len(self._slots)
+                slot = self._slots[self._current]
+                self._drain(slot)
+            take = min(_SLOT_BYTES - slot.used, n - pos)
+            slot.plain[slot.used : slot.used + take] = view[pos : pos + take]
+            slot.used += take
+            pos += take
         return n
 
     def close(self) -> None:
@@ -133,29 +165,42 @@ class Encryptor(io.RawIOBase):
         try:
             if not self._sealed:
                 self._sealed = True
-                self._seal_chunk(self._plain_view[: self._pending], last=True)
-                self._flush_batch()
+                self._seal(self._slots[self._current], final=True)
+                self._drain_all()
                 flush = getattr(self._out, "flush", None)
                 if flush is not None:
                     flush()
         finally:
-            self._drop_secrets()
-            super().close()
+            self._finish()
 
     def abort(self) -> None:
-        """Stop without sealing: ``out`` holds a cut-off (salvageable) stream."""
-        if not self.closed:
-            self._sealed = True
-            try:
-                self._flush_batch()
-            finally:
-                self._drop_secrets()
-                super().close()
+        """Stop without sealing: ``out`` holds a cut-off (salvageable) stream.
 
-    def _drop_secrets(self) -> None:
-        self._jobs = []
-        self._plain_view[:] = bytes(CHUNK_SIZE)
-        self._batch_used = 0
+        Every full chunk is still written (as a non-final chunk), so all of
+        it can be salvaged; only a buffered partial chunk (under 64 KiB) is
+        dropped.
+        """
+        if self.closed:
+            return
+        self._sealed = True
+        try:
+            slot = self._slots[self._current]
+            slot.used -= slot.used % CHUNK_SIZE
+            if slot.used and not self._broken:
+                self._seal(slot, final=False)
+            else:
+                slot.used = 0
+            self._drain_all()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        try:
+            self._drain_all(write=False)  # helpers must be done before we wipe
+        finally:
+            for slot in self._slots:
+                slot.plain[:] = bytes(_SLOT_BYTES)
+            super().close()
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[override]
         if exc_type is None:
@@ -164,13 +209,13 @@ class Encryptor(io.RawIOBase):
             # Keep the original exception; a failing flush (disk full) adds nothing.
             try:
                 self.abort()
-            except OSError:
+            except (OSError, AgeError):
                 pass
 
     def __del__(self) -> None:
         # io.IOBase.__del__ would call close() and seal a stream that was
         # abandoned half-way; an abandoned stream must stay unsealed.
-        if not self.closed:
+        if not getattr(self, "closed", True):
             try:
                 self.abort()
             except Exception:

@@ -188,17 +188,20 @@ def test_salvage_complete_file_is_not_marked_salvaged():
 
 
 def test_salvage_returns_authenticated_full_chunks_only():
-    plain = os.urandom(5 * CHUNK_SIZE)
+    plain = os.urandom(5 * CHUNK_SIZE + 100)
     buf = io.BytesIO()
     w = age.Encryptor(buf, [ME.recipient])
     w.write(plain)
-    w.abort()  # power lost: the last buffered chunk never reached the file
-    cut = buf.getvalue()[:-5000]  # and the file system lost the tail of the last write
+    w.abort()  # the recorder failed: full chunks are written, the partial one is not
     out = io.BytesIO()
-    report = age.salvage(io.BytesIO(cut), [ME], out)
+    report = age.salvage(io.BytesIO(buf.getvalue()), [ME], out)
     assert report.salvaged and not report.complete
-    assert report.chunks == 3 and out.getvalue() == plain[: 3 * CHUNK_SIZE]
-    assert "SALVAGED" in str(report)
+    assert report.chunks == 5 and out.getvalue() == plain[: 5 * CHUNK_SIZE]
+    # Power loss also cut the tail of the last write: chunk 4 is incomplete.
+    out = io.BytesIO()
+    report = age.salvage(io.BytesIO(buf.getvalue()[:-5000]), [ME], out)
+    assert report.chunks == 4 and out.getvalue() == plain[: 4 * CHUNK_SIZE]
+    assert "SALVAGED" in str(report) and "chunk 4 is cut off" in str(report)
 
 
 def test_salvage_still_needs_the_right_key():
@@ -214,3 +217,20 @@ def test_scrypt_stream_round_trip():
         decrypt_bytes(data, [age.ScryptIdentity("wrong")])
     with pytest.raises(age.NoIdentityMatch, match="passphrase"):
         decrypt_bytes(data, [ME])
+
+
+@pytest.mark.parametrize("helpers", [0, 1])
+def test_inline_and_helper_thread_sealing_agree(monkeypatch, helpers):
+    """Single-core machines seal inline; others on a helper thread. Same format either way."""
+    from appliance.age import parallel
+
+    monkeypatch.setattr(parallel, "HELPERS", helpers)
+    for size in (0, 1, CHUNK_SIZE, 8 * CHUNK_SIZE, 8 * CHUNK_SIZE + 1, 30 * CHUNK_SIZE - 1):
+        plain = os.urandom(size)
+        out = io.BytesIO()
+        with age.Encryptor(out, [ME.recipient]) as w:
+            for at in range(0, size, 100_000):
+                w.write(plain[at : at + 100_000])
+        chunks = max(1, -(-size // CHUNK_SIZE))
+        assert _payload_size(out.getvalue()) == size + 16 * chunks
+        assert decrypt_bytes(out.getvalue(), [ME]) == plain
