@@ -137,7 +137,8 @@ def index() -> Any:
         for r in web.catalogue().recordings_for(me.recipient)
     ]
     partners = [p for p in web.catalogue().people() if person and p.role != person.role]
-    return render_template("trajectory_list.html", rows=rows, names=names, me=person, partners=partners,
+    soon = sum(1 for r in recordings if r["retention"]["warn"])
+    return render_template("trajectory_list.html", rows=rows, names=names, me=person, partners=partners, soon=soon,
                            methods=METHODS, recordings=recordings, default_count=DEFAULT_RECORDINGS,
                            counts=range(MIN_RECORDINGS, MAX_RECORDINGS + 1), warn_days=WARN_DAYS)
 
@@ -177,9 +178,12 @@ def page(trajectory_id: str) -> Any:
         (trajectory_id,)) if _has_table("deletion_receipts") else []
     events = store.events(trajectory_id)
     pos = position(row)
+    clips = _clips_by_id(recordings)
     steps = []
     for step in range(0, row["planned_recordings"] + 1):
         meeting = doc["meetings"].get(str(step), {"clips": [], "action_points": []})
+        meeting = dict(meeting, shown=[dict(c, **clips.get((c["recording_id"], c["clip_id"]), {"gone": True}))
+                                       for c in meeting["clips"]])
         steps.append({
             "step": step,
             "recordings": [dict(r, started=format_started(r["started_at"], g.locale),
@@ -197,6 +201,23 @@ def page(trajectory_id: str) -> Any:
                            events=events, expects=pos.expects_recording,
                            confirmations=store.checklist_confirmations(trajectory_id),
                            is_teacher=web.current_session().person_id == row["teacher_id"])
+
+
+def _clips_by_id(recordings: list[dict]) -> dict[tuple[str, str], dict]:
+    """(recording id, clip id) -> what the timeline shows of a clip (from the encrypted annotations)."""
+    annotations = current_app.extensions["kit_annotations"]
+    out = {}
+    for rec in recordings:
+        try:
+            doc = annotations.load(rec["recording_id"], web.identities())
+        except Exception as exc:  # a damaged annotation file must not hide the trajectory
+            log.warning("annotations of %s unreadable: %s", rec["recording_id"], type(exc).__name__)
+            continue
+        for clip in doc["clips"]:
+            out[(rec["recording_id"], clip["id"])] = {
+                "title": clip.get("title", ""), "step": rec["step"],
+                "range": f"{format_duration(clip['in'])}–{format_duration(clip['out'])}"}
+    return out
 
 
 def _has_table(name: str) -> bool:

@@ -82,6 +82,8 @@ def test_coach_prepares_a_review_meeting_and_records_an_action_point(browser, ki
         page.goto(site + f"/trajectories/{t['id']}")
         assert ACTION in page.inner_text("#step-1")
         assert "2 parels : 1 puzzels" in " ".join(page.inner_text("#step-1").split())
+        chosen = page.inner_text("#step-1 .chosen-clips")
+        assert "parel-a" in chosen and "puzzel-c" in chosen and "puzzel-d" not in chosen
         page.close()
 
     doc = trajectories.private(t["id"], [kit.identity("Anna")])

@@ -180,3 +180,24 @@ def test_hostile_ids_are_404(kit, walked, client):
     assert client.post(f"/trajectories/{t['id']}/act", data={"csrf_token": token, "action": "close"}).status_code == 400
     assert client.post("/trajectories/recordings/..%2F..%2Fidentities/delete",
                        data={"csrf_token": token, "confirm": "yes"}).status_code == 404
+
+
+def test_countdown_and_warning_a_week_before(kit, walked, client):
+    import datetime as dt
+
+    from appliance.retention import Retention
+
+    _, baseline = walked
+    kit.catalogue.set_setting("retention_days", 10)
+    week_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)
+    Retention(kit.catalogue, kit.data_dir, now=lambda: week_ago).run()  # housekeeping a week ago set the date
+    unlock(client, kit, "Anna")
+    html = client.get("/trajectories").get_data(as_text=True)
+    assert 'id="retention-warning"' in html and "binnen een week verwijderd" in html
+    row = html[html.index(f'id="rec-{baseline}"'):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r"over [23] dagen verwijderd", row) and "minder dan een week te gaan" in row
+    kit.catalogue.set_setting("retention_days", 30)
+    Retention(kit.catalogue, kit.data_dir, now=lambda: week_ago).run()
+    html = client.get("/trajectories").get_data(as_text=True)
+    assert 'id="retention-warning"' not in html and re.search(r"over 2[23] dagen verwijderd", html)
