@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         except KitError as exc:
             print(f"sync: {exc}", file=sys.stderr)
             return 1
-        print(f"sync: done, {result.batches_pushed} batches pushed, server has applied through "
-              f"{result.acked_through}")
+        print(f"sync: done in {result.seconds:.3f} s, {result.batches_pushed} batches pushed, "
+              f"server has applied through {result.acked_through}")
         return 0
 
     stop = threading.Event()
