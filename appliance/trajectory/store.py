@@ -25,6 +25,7 @@ notes) is one age document encrypted to the teacher and the coach.
 from __future__ import annotations
 
 import secrets
+import threading
 from copy import deepcopy
 from pathlib import Path
 from typing import Any, Callable
@@ -45,6 +46,15 @@ from .states import (
 
 MAX_TEXT = 5_000
 MAX_ITEMS = 200
+# Teacher and coach may edit the same document at once (two browsers, one
+# process): each change is applied to the latest version under this lock.
+_DOCUMENT_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _document_lock(trajectory_id: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _DOCUMENT_LOCKS.setdefault(trajectory_id, threading.Lock())
 
 
 class UnknownTrajectory(KitError):
@@ -238,10 +248,10 @@ class Trajectories:
     def update_private(self, trajectory_id: str, identities: list[Any],
                        change: Callable[[dict[str, Any]], Any]) -> Any:
         row = self.require(trajectory_id)
-        doc = self.private(trajectory_id, identities)
-        draft = deepcopy(doc)
-        result = change(draft)
-        write_sealed_json(self.private_path(trajectory_id), draft, self.recipients(row))
+        with _document_lock(trajectory_id):
+            draft = deepcopy(self.private(trajectory_id, identities))
+            result = change(draft)
+            write_sealed_json(self.private_path(trajectory_id), draft, self.recipients(row))
         return result
 
     def set_learning_question(self, trajectory_id: str, identities: list[Any], text: str) -> None:

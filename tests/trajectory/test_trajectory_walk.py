@@ -130,3 +130,24 @@ def test_activating_another_trajectory_moves_the_assignment(kit):
     assert trajectories.trajectory_of(recording)["id"] == second["id"]
     trajectories.activate(first["id"])
     assert kit.catalogue.get_assignment()["teacher"]["name"] == "Anna"
+
+
+def test_teacher_and_coach_writing_at_once_lose_nothing(kit):
+    import threading
+
+    trajectories = Trajectories(kit.catalogue, kit.data_dir)
+    t = trajectories.create("Anna", "Bram", planned_recordings=2)
+    keys = {"Anna": kit.identity("Anna"), "Bram": kit.identity("Bram")}
+
+    def write(name: str) -> None:
+        for i in range(8):
+            trajectories.add_action_point(t["id"], 1 + i % 2, [keys[name]], f"{name} {i}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in keys]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    doc = trajectories.private(t["id"], [keys["Anna"]])
+    texts = sorted(p["text"] for m in doc["meetings"].values() for p in m["action_points"])
+    assert texts == sorted(f"{n} {i}" for n in keys for i in range(8))
