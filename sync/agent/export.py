@@ -40,6 +40,8 @@ def exported_through(paths: SyncPaths, state: dict) -> int:
 def export(catalogue, paths: SyncPaths, *, max_events: int = MAX_EVENTS_PER_BATCH) -> list[Path]:
     """Write batch files for everything new in the outbox; return the new files."""
     paths.ensure()
+    for leftover in paths.outgoing.glob(".*.tmp"):
+        leftover.unlink()  # a write cut off by a crash or a full disk; never a batch
     state = state_mod.load(paths)
     done = exported_through(paths, state)
     written: list[Path] = []

@@ -132,10 +132,23 @@ def sync_once(data_dir: Path, catalogue, *, on_progress: Progress | None = None,
             progress("done", 1.0)
             return result
         except KitError as exc:
-            state["last_error"] = str(exc)
-            state_mod.save(paths, state)
-            write_status(paths, "failed", error=str(exc))
+            _record_failure(paths, state, str(exc))
             raise
+        except OSError as exc:
+            # A full or failing SD card: nothing is lost (batches are written
+            # whole or not at all), say so in one line and try again later.
+            message = f"sync stopped: {exc.strerror or exc}"
+            _record_failure(paths, state, message)
+            raise KitError(message) from exc
+
+
+def _record_failure(paths: SyncPaths, state: dict, message: str) -> None:
+    state["last_error"] = message
+    try:
+        state_mod.save(paths, state)
+        write_status(paths, "failed", error=message)
+    except OSError:
+        pass  # the disk that just failed may refuse this too
 
 
 def status(data_dir: Path) -> dict:

@@ -266,3 +266,24 @@ def test_a_kit_provisioned_by_first_boot_syncs_from_kit_toml(ssh_server, tmp_pat
     assert not SyncPaths(data).key.exists()  # the provisioned key was used, none was made
     ingest.ingest(ssh_server.layout, ["kit-firstboot"])
     assert server_events(ssh_server.layout, "kit-firstboot") == expected_events(cat)
+
+
+def test_a_full_disk_stops_the_sync_with_one_line_and_loses_nothing(make_kit, ssh_server):
+    kit = make_kit("kit-full")
+    add_people(kit.catalogue)
+    outgoing = SyncPaths(kit.data_dir).outgoing
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(outgoing)], check=True)
+    try:
+        with kit.catalogue.transaction():
+            for i in range(3000):  # ~600 KB of batches: more than the card has left
+                kit.catalogue.emit("recording.finished", {"recording_id": f"r-{i:06d}", "state": "complete"})
+        with pytest.raises(KitError, match="^sync stopped: No space left on device$"):
+            sync_once(kit.data_dir, kit.catalogue, base_delay=0.01)
+        assert not list(outgoing.glob(".*")), "a half-written batch was left behind"
+        assert SyncPaths(kit.data_dir).state_file.exists()
+        # Space comes back (old batches pruned, footage deleted): the next sync finishes.
+        subprocess.run(["mount", "-o", "remount,size=4m", str(outgoing)], check=True)
+        settle(kit, ssh_server.layout)
+        assert server_events(ssh_server.layout, "kit-full") == expected_events(kit.catalogue)
+    finally:
+        subprocess.run(["umount", "-l", str(outgoing)], check=False)
