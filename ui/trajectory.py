@@ -354,6 +354,21 @@ def delete_recording(recording_id: str) -> Any:
                     else url_for("trajectory.index"))
 
 
+@bp.get("/audit")
+@web.person_required
+def my_audit() -> Any:
+    """Every entry about recordings the unlocked person shares with a teacher or coach."""
+    me = web.current_session()
+    pairs = {tuple(sorted(r.recipients)) for r in web.catalogue().recordings_for(me.recipient)}
+    store = trajectories()
+    pairs |= {tuple(sorted(store.recipients(t))) for t in store.list(me.person_id)}
+    log_ = audit()
+    entries = sorted((e for pair in pairs for e in log_.entries(list(pair), web.identities())),
+                     key=lambda e: e.get("at") or "", reverse=True)
+    names = {p.id: p.name for p in web.catalogue().people()}
+    return render_template("trajectory_audit.html", t=None, entries=entries, names=names)
+
+
 @bp.get("/<trajectory_id>/audit")
 @web.person_required
 def audit_page(trajectory_id: str) -> Any:

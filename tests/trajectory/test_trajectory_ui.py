@@ -201,3 +201,17 @@ def test_countdown_and_warning_a_week_before(kit, walked, client):
     Retention(kit.catalogue, kit.data_dir, now=lambda: week_ago).run()
     html = client.get("/trajectories").get_data(as_text=True)
     assert 'id="retention-warning"' not in html and re.search(r"over 2[23] dagen verwijderd", html)
+
+
+def test_my_audit_log_covers_recordings_outside_a_trajectory(kit, client):
+    kit.catalogue.assign("Cor", "Bram")
+    loose = kit.press_and_record(0.8)
+    token = unlock(client, kit, "Bram")
+    assert client.get(f"/media/{loose}/playlist.m3u8").status_code == 200
+    client.post("/logout", data={"csrf_token": token})
+    unlock(client, kit, "Cor")
+    html = client.get("/trajectories/audit?lang=en").get_data(as_text=True)
+    assert html.count("<tr>") == 3 and "played" in html and "Bram" in html  # Bram unlocked + played, Cor unlocked
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    unlock(client, kit, "Anna")
+    assert "<tr>" not in client.get("/trajectories/audit").get_data(as_text=True)  # not Anna's recording
