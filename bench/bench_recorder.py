@@ -63,6 +63,48 @@ def _bare_interpreter_rss() -> int:
         child.stdout.close()
 
 
+_CAMERA_ONLY = """
+import sys, time
+from appliance.camera import SimulatedCamera
+cam = SimulatedCamera(1280, 720, fps=30, realtime=True, keyframe_seconds=2.0)
+print("imported", flush=True)
+sys.stdin.readline()
+cam.start()
+end = time.monotonic() + {seconds}
+for packet in cam.packets():
+    if time.monotonic() > end:
+        break
+cam.stop()
+"""
+
+
+def _camera_working_set(seconds: float) -> int:
+    """How much RSS the simulated camera (PyAV's software x264) adds once it runs.
+
+    Measured in a process of its own: RSS after the imports, then the peak
+    while encoding. On a Pi the encoder is the GPU's, so this is memory the
+    kit there does not spend.
+    """
+    child = subprocess.Popen([sys.executable, "-c", _CAMERA_ONLY.format(seconds=seconds)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child.stdout.readline()
+    ps = psutil.Process(child.pid)
+    before = ps.memory_info().rss
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    peak = before
+    while child.poll() is None:
+        try:
+            peak = max(peak, ps.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.1)
+    child.wait()
+    child.stdin.close()
+    child.stdout.close()
+    return peak - before
+
+
 def _wait_ready(data: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -100,10 +142,14 @@ def run(quick: bool) -> str:
             ps = psutil.Process(proc.pid)
             idle_rss = _rss_tree(ps)
             latencies = []
+            to_recording: list[float] = []
             peak = 0
             for i in range(presses):
                 pressed = time.monotonic()
                 status = call(data, "button", seconds=0.05)
+                # The answer comes once the press acted: camera running, red LED on.
+                if status["state"] == "recording":
+                    to_recording.append(time.monotonic() - pressed)
                 first = data / "recordings" / status["recording_id"] / "seg-000001.m4s.age"
                 while not first.exists():
                     time.sleep(0.005)
@@ -127,6 +173,8 @@ def run(quick: bool) -> str:
                 proc.wait()
             log.close()
 
+    encoder = _camera_working_set(min(record_s, 12.0))
+    own = peak - encoder
     mib = 1024 * 1024
     latencies.sort()
     median = latencies[len(latencies) // 2]
@@ -145,13 +193,21 @@ def run(quick: bool) -> str:
         f"| press → first sealed segment (worst) | {worst:.2f} s | segment duration {SEGMENT_S:g} s"
         f" | {worst / SEGMENT_S:.2f}× | ≤ {TARGET_LATENCY_S:g} s: "
         f"{'met' if worst <= TARGET_LATENCY_S else 'NOT met'} |",
-        f"| peak RSS while recording | {peak / mib:.0f} MiB | bare Python {bare / mib:.0f} MiB"
+        f"| press → recording (red LED on), median | {sorted(to_recording)[len(to_recording) // 2]:.2f} s"
+        f" | target 1 s | {sorted(to_recording)[len(to_recording) // 2] / 1.0:.2f}× | ≤ 1 s: "
+        f"{'met' if sorted(to_recording)[len(to_recording) // 2] <= 1.0 else 'NOT met'} |",
+        f"| peak RSS while recording, all of it | {peak / mib:.0f} MiB | bare Python {bare / mib:.0f} MiB"
         f" | {peak / bare:.1f}× | < {TARGET_RSS_MIB} MiB: "
-        f"{'met' if peak / mib < TARGET_RSS_MIB else 'NOT met'} |",
+        f"{'met' if peak / mib < TARGET_RSS_MIB else 'NOT met'} (includes the software encoder) |",
+        f"| peak RSS while recording, without the simulated encoder | {own / mib:.0f} MiB"
+        f" | simulated encoder's own {encoder / mib:.0f} MiB | {own / bare:.1f}× bare Python"
+        f" | < {TARGET_RSS_MIB} MiB: {'met' if own / mib < TARGET_RSS_MIB else 'NOT met'} |",
         f"| RSS idle (before the first press) | {idle_rss / mib:.0f} MiB | bare Python {bare / mib:.0f} MiB"
         f" | {idle_rss / bare:.1f}× | |",
         "",
         "The latency includes starting the camera and encoder, muxing, encrypting and",
         "the fsync + rename of the first segment; the segment duration is the floor.",
-        "RSS counts the simulated camera's encoder, which a Pi does in hardware.",
+        "The first RSS row counts the simulated camera's x264 encoder (software, 720p30),",
+        "which a Pi replaces with its hardware encoder; the second subtracts the memory",
+        "that encoder adds once running (measured in a process of its own in the same run).",
     ])
