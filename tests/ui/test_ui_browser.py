@@ -181,3 +181,25 @@ def test_pages_fit_phone_ipad_and_laptop(browser, site, kit, width, height, labe
         if shots:
             page.screenshot(path=f"{shots}/{label}-{name}.png", full_page=True)
     context.close()
+
+
+def test_live_view_from_the_side_of_the_room(browser, live_app, kit):
+    """The coach starts the recording on a tablet, watches it live, bookmarks and stops."""
+    with serve(live_app) as base:
+        context = browser.new_context(viewport={"width": 820, "height": 1180}, bypass_csp=True)
+        page = context.new_page()
+        unlock_in_page(page, base, kit, "Bram")
+        page.goto(base + "/live")
+        page.click("#live-start")
+        page.wait_for_selector("#video")
+        page.wait_for_function("document.getElementById('video').currentTime > 0.5", timeout=60_000)
+        page.click("#live-bookmark")
+        page.wait_for_selector("#live-stop")
+        page.click("#live-stop")
+        assert page.get_attribute("#live-state", "data-state") == "idle"
+        context.close()
+    catalogue = live_app.extensions["kit_catalogue"]
+    recording = next(r for r in catalogue.recordings_for(kit.people["Bram"]["recipient"])
+                     if r.id not in (kit.own_recording, kit.foreign_recording))
+    assert recording.state == "complete" and len(catalogue.bookmarks(recording.id)) == 1
+    assert scan_for_plaintext_media([kit.data_dir]) == []

@@ -25,6 +25,11 @@ def index() -> Any:
     return redirect(url_for("auth.unlock"))
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    return "", 204
+
+
 @bp.get("/unlock")
 def unlock() -> Any:
     return render_template("unlock.html", people=web.catalogue().people(), error=None,

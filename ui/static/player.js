@@ -17,11 +17,31 @@
 
   function showError(text) { if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; } }
 
+  var live = root.dataset.live === "true";
+  var attempts = 0;
+
+  // A live (EVENT) playlist starts empty: wait until a few seconds are sealed,
+  // since a player given no segment at all may give up for good.
+  function whenPlayable(then) {
+    fetch(root.dataset.playlist, {credentials: "same-origin"}).then(function (r) { return r.text(); })
+      .then(function (text) {
+        if ((text.match(/#EXTINF/g) || []).length >= 2 || !live) then();
+        else setTimeout(function () { whenPlayable(then); }, 1000);
+      }).catch(function () { setTimeout(function () { whenPlayable(then); }, 2000); });
+  }
+
   function attach() {
     var src = root.dataset.playlist;
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.dataset.engine = "native";
       video.src = src;
+      if (live) {
+        video.addEventListener("error", function retry() {
+          video.removeEventListener("error", retry);
+          if (attempts++ < 5) setTimeout(function () { video.src = src; video.play().catch(function () {}); }, 2000);
+        });
+        video.play().catch(function () {});
+      }
       return;
     }
     var script = document.createElement("script");
@@ -39,6 +59,7 @@
       });
       hls.loadSource(src);
       hls.attachMedia(video);
+      if (live) hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
       window.kitHls = hls;
     };
     script.onerror = function () { showError(words.nohls); };
@@ -212,7 +233,7 @@
     if (fn) { e.preventDefault(); fn(); }
   });
 
-  attach();
+  whenPlayable(attach);
   load().then(drawMarks);
   window.kitPlayer = {video: video, seekTo: seekTo, step: step, rate: rate};
 })();
