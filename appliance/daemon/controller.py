@@ -211,7 +211,9 @@ class KitController:
             self._camera_error = None
             self._recorder = recorder
             self._recording_id = recording_id
-            self._started_mono = row["started_mono"]
+            # Offsets (bookmarks, elapsed) count from when the camera runs,
+            # which is where the footage's own time starts.
+            self._started_mono = self.catalogue.clock.monotonic()
             self._last_stop = None
             self.refresh()
             log.info("recording %s started (%s)", recording_id, source)

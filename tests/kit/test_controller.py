@@ -72,6 +72,8 @@ def test_button_records_bookmarks_and_stops_a_playable_encrypted_lesson(kit, tmp
 
     row = kit.catalogue.get_recording(recording_id)
     assert row["state"] == "complete" and row["segments"] >= 3
+    bookmark = kit.catalogue.list_bookmarks(recording_id)[0]
+    assert 0 < bookmark["offset_s"] < row["duration_s"]  # a moment inside the footage
     directory = kit.config.recordings_dir / recording_id
     assert row["bytes"] == sum(p.stat().st_size for p in directory.glob("*.age"))
 
