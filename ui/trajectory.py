@@ -349,7 +349,6 @@ def delete_recording(recording_id: str) -> Any:
     except OSError as exc:  # the receipt stays pending; housekeeping finishes the deletion
         abort(503, description=_("Could not delete everything yet (%(why)s); the kit will finish it.",
                                  why=exc.strerror or exc))
-    _audit("deleted", rec)
     return redirect(request.form.get("back") if request.form.get("back", "").startswith("/trajectories")
                     else url_for("trajectory.index"))
 

@@ -139,7 +139,15 @@ class Retention:
                 "started_at, requested_at, reason, retention_until, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                 (recording_id, link and link["trajectory_id"], link and link["step"], rec["teacher_id"],
                  rec["coach_id"], rec["started_at"], format_time(self.now()), reason, rec["retention_until"]))
-        return self._finish(recording_id)
+        receipt = self._finish(recording_id)
+        try:  # who deleted (the teacher, or nobody: the policy) goes to the encrypted audit log
+            from appliance.audit import AuditLog
+
+            AuditLog(self.catalogue, self.data_dir, now=lambda: format_time(self.now())).record(
+                "deleted", by_person, rec["teacher_id"], rec["coach_id"], rec["recipients"], recording_id)
+        except Exception:
+            log.exception("audit entry for deleting %s not written", recording_id)
+        return receipt
 
     def _finish(self, recording_id: str) -> dict:
         shredded = shred_tree(self.data_dir / "recordings" / recording_id)

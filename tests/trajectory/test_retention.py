@@ -101,6 +101,8 @@ def test_retention_deletes_on_schedule_and_the_receipt_reaches_the_server(kit, s
         assert set(rows_mentioning(kit.data_dir / "catalogue.db", rid)) == {"deletion_receipts", "outbox"}
     assert trajectories.require(t["id"])["state"] == "closed"  # the trajectory's metadata stays
     assert retention.run() == []  # nothing twice
+    log = AuditLog(kit.catalogue, kit.data_dir).entries(pair, [kit.identity("Anna")])
+    assert [(e["action"], e["person_id"]) for e in log] == [("played", bram["id"]), ("deleted", None), ("deleted", None)]
 
     sync_once(kit.data_dir, kit.catalogue, base_delay=0.01)
     ingest.ingest(layout)
