@@ -46,7 +46,7 @@ def create_app(
     extra_clock = {"clock": clock} if clock else {}
     app.extensions["kit_controller"] = controller
     app.extensions["kit_sessions"] = SessionStore(
-        kit_config.idle_timeout_s, kit_config.max_sessions, **extra_clock
+        kit_config.idle_timeout_s, kit_config.max_sessions, sweep_every_s=kit_config.sweep_every_s, **extra_clock
     )
     app.extensions["kit_throttle"] = Throttle(kit_config.throttle_base_s, kit_config.throttle_max_s, **extra_clock)
     app.extensions["kit_catalogue"] = CatalogueAccess(data_dir / "catalogue.db")

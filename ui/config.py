@@ -15,6 +15,8 @@ from typing import Any
 class ReviewConfig:
     #: A key is forgotten after this many seconds without a request.
     idle_timeout_s: float = 15 * 60
+    #: How often sessions idle past the timeout are swept out of memory.
+    sweep_every_s: float = 30.0
     #: First delay after a wrong passphrase; doubles per further failure.
     throttle_base_s: float = 1.0
     #: The delay never grows beyond this.

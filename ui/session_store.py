@@ -51,12 +51,37 @@ class SessionStore:
         idle_timeout_s: float,
         max_sessions: int = 500,
         clock: Callable[[], float] = time.monotonic,
+        sweep_every_s: float | None = 30.0,
     ) -> None:
         self.idle_timeout_s = idle_timeout_s
         self.max_sessions = max_sessions
         self._clock = clock
         self._sessions: dict[str, ReviewSession] = {}
         self._lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        self._sweep_every_s = sweep_every_s
+        self._closed = threading.Event()
+
+    def _start_sweeper(self) -> None:
+        # Keys of sessions nobody touches again must go too, not only when
+        # their browser comes back: a daemon thread sweeps every half minute.
+        if self._sweep_every_s is None or self._sweeper is not None:
+            return
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="review-session-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def _sweep_loop(self) -> None:
+        while not self._closed.wait(self._sweep_every_s):
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Forget every session (and its key) idle longer than the timeout."""
+        with self._lock:
+            self._expire(self._clock())
+
+    def close(self) -> None:
+        self._closed.set()
+        self.forget_all()
 
     def create(self) -> ReviewSession:
         now = self._clock()
@@ -68,6 +93,7 @@ class SessionStore:
             if len(self._sessions) >= self.max_sessions:
                 self._evict_one()
             self._sessions[session.sid] = session
+        self._start_sweeper()
         return session
 
     def get(self, sid: str | None) -> ReviewSession | None:

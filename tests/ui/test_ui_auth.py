@@ -206,3 +206,20 @@ def test_kit_admin_password_command(tmp_path):
     app = create_app(data_dir=data)
     c = app.test_client()
     assert c.post("/admin/login", data={"csrf_token": csrf_of(c), "password": "een-lang-wachtwoord"}).status_code == 302
+
+
+def test_idle_keys_are_swept_without_any_request(kit):
+    import time as _time
+
+    now = [0.0]
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig(sweep_every_s=0.05), clock=lambda: now[0])
+    c = app.test_client()
+    unlock(c, kit)
+    sessions = app.extensions["kit_sessions"]
+    assert sessions.unlocked_count() == 1
+    now[0] += 15 * 60 + 1  # the browser never comes back
+    deadline = _time.monotonic() + 10
+    while sessions.unlocked_count() and _time.monotonic() < deadline:
+        _time.sleep(0.05)
+    assert sessions.unlocked_count() == 0
+    sessions.close()
