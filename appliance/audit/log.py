@@ -53,8 +53,9 @@ class AuditLog:
         self.catalogue = catalogue
         self.root = Path(data_dir) / "audit"
         self._now = now or (lambda: catalogue.clock.now().wall_iso if catalogue is not None else _utc_now())
-        with catalogue.transaction() as db:
-            db.execute(SCHEMA)
+        if catalogue.query_one("SELECT 1 FROM sqlite_master WHERE name = 'audit_counts'") is None:
+            with catalogue.transaction() as db:
+                db.execute(SCHEMA)
 
     def directory(self, recipients: Iterable[str]) -> Path:
         return self.root / pair_key(recipients)

@@ -30,7 +30,14 @@ STATEMENTS = [
 ]
 
 
+_NAMES = ('deletion_receipts', 'retention_basis')
+
+
 def ensure(catalogue) -> None:
+    """Create what is missing; a read-only check first, so page views take no write lock."""
+    present = {r["name"] for r in catalogue.query("SELECT name FROM sqlite_master")}
+    if present.issuperset(_NAMES):
+        return
     with catalogue.transaction() as db:
         for statement in STATEMENTS:
             db.execute(statement)

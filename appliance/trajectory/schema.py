@@ -68,7 +68,14 @@ STATEMENTS = [
 ]
 
 
+_NAMES = ('trajectories', 'trajectory_events', 'trajectory_recordings', 'trajectory_checklists', 'trajectory_links_new_recording')
+
+
 def ensure(catalogue) -> None:
+    """Create what is missing; a read-only check first, so page views take no write lock."""
+    present = {r["name"] for r in catalogue.query("SELECT name FROM sqlite_master")}
+    if present.issuperset(_NAMES):
+        return
     with catalogue.transaction() as db:
         for statement in STATEMENTS:
             db.execute(statement)
