@@ -1,6 +1,7 @@
 """The kit's settings: one dataclass, defaults for a Pi, overridable from a file.
 
-``DATA/kit.toml`` (optional) may set any field, e.g.::
+``$LESSONKIT_CONFIG`` (``/etc/lessonkit/kit.toml`` on the kit) and then
+``DATA/kit.toml`` (both optional) may set any field, e.g.::
 
     button_pin = 17
     red_led_pin = 22
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +88,17 @@ class KitConfig:
         """Defaults, then ``DATA/kit.toml``, then ``overrides`` (command-line options)."""
         data_dir = Path(data_dir).absolute()
         values: dict[str, Any] = {}
-        path = data_dir / "kit.toml"
-        if path.exists():
+        # What first boot decided ($LESSONKIT_CONFIG), then the data directory's own file.
+        paths = [Path(p) for p in [os.environ.get("LESSONKIT_CONFIG")] if p]
+        for path in [*paths, data_dir / "kit.toml"]:
+            if not path.is_file():
+                continue
             try:
-                values = tomllib.loads(path.read_text())
+                values.update(tomllib.loads(path.read_text()))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise KitError(f"{path}: not valid TOML ({exc})") from None
+            except OSError as exc:
+                raise KitError(f"cannot read {path}: {exc.strerror}") from None
         known = {f.name for f in dataclasses.fields(cls)}
         extra = {k: v for k, v in values.items() if k not in known}
         values = {k: v for k, v in values.items() if k in known and k != "data_dir"}

@@ -33,6 +33,7 @@ class ButtonGestures:
         self.on_hold_stop: Callback = _noop
         self.on_hold_shutdown: Callback = _noop
         self._lock = threading.Lock()
+        self._action = threading.RLock()
         self._press_id = 0
         self._fired: set[str] = set()
         self._pressed_at: float | None = None
@@ -70,16 +71,19 @@ class ButtonGestures:
         self._fire(press, which)
 
     def _fire(self, press: int, which: str) -> None:
-        if not self._claim(press, which):
-            return
-        if which == "stop":
-            if self.on_hold_stop():
-                with self._lock:
-                    self._fired.add("done")  # the same hold cannot go on to shut down
-                    if press == self._press_id:
-                        self._cancel_timers()
-        else:
-            self.on_hold_shutdown()
+        # One gesture action at a time, claimed under the same lock: a release
+        # that races a hold timer either runs the hold itself or waits for it.
+        with self._action:
+            if not self._claim(press, which):
+                return
+            if which == "stop":
+                if self.on_hold_stop():
+                    with self._lock:
+                        self._fired.add("done")  # the same hold cannot go on to shut down
+                        if press == self._press_id:
+                            self._cancel_timers()
+            else:
+                self.on_hold_shutdown()
 
     def _released(self) -> None:
         with self._lock:
@@ -90,8 +94,9 @@ class ButtonGestures:
             self._pressed_at = None
             self._cancel_timers()
         if held < self.stop_hold_s:
-            if self._claim(press, "short"):
-                self.on_short_press()
+            with self._action:
+                if self._claim(press, "short"):
+                    self.on_short_press()
             return
         # Released just as a threshold passed, before its timer ran: the hold
         # still counts (a 2-second hold must always stop).

@@ -257,6 +257,11 @@ class KitController:
             self.controls.show("bookmark")
         return {"bookmark_id": bookmark_id, "recording_id": recording_id, "offset_s": round(offset, 3)}
 
+    def settle(self) -> None:
+        """Wait for a transition in progress (e.g. a stop begun by a button hold)."""
+        with self._transition:
+            pass
+
     def request_shutdown(self) -> None:
         log.warning("safe shutdown requested with the button")
         if self.controls is not None:

@@ -116,7 +116,9 @@ class Kit:
     def _press_button(self, seconds: float = 0.1) -> dict:
         assert self.controls is not None and self.controller is not None
         self.controls.simulate_press(float(seconds))
-        # A press acts on release, synchronously in gpiozero's callback.
+        # A short press acts on release, synchronously; a hold may have begun a
+        # stop on its timer thread: answer once that has finished.
+        self.controller.settle()
         status = self.controller.status()
         status["shutdown"] = self.controller.shutdown_requested.is_set()
         return status
@@ -207,6 +209,8 @@ class Kit:
         while not self.stop_event.wait(1.0):
             try:
                 self.controller.refresh()
+                if self.watchdog is not None:
+                    self.watchdog.beat()
                 if not self.catalogue.clock.offset and system_clock_synchronized():
                     self.catalogue.trust_time(time.time(), source="ntp")
             except Exception:  # one bad tick must not end the kit
