@@ -55,8 +55,9 @@ class Watchdog:
     """
 
     def __init__(self, healthy: Callable[[], bool] = lambda: True,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None, stale_after: float | None = None) -> None:
         self.interval = watchdog_interval(environ)
+        self._stale_after = stale_after
         self._environ = environ
         self._healthy = healthy
         self._stop = threading.Event()
@@ -68,7 +69,8 @@ class Watchdog:
 
     def _alive(self) -> bool:
         assert self.interval is not None
-        return time.monotonic() - self._last_beat < max(self.interval, 5.0) and self._healthy()
+        stale_after = self._stale_after or max(self.interval, 5.0)
+        return time.monotonic() - self._last_beat < stale_after and self._healthy()
 
     def start(self) -> None:
         if self.interval is None:
