@@ -34,3 +34,36 @@ def test_an_unconfigured_kit_never_reports_a_failed_sync(tmp_path, monkeypatch):
     time.sleep(0.3)
     service.stop()
     assert statuses == [] and service.runs == 0
+
+
+def test_rsync_exit_codes_decide_between_retry_and_giving_up():
+    from sync.agent.transport import TransferFailed, _classify, with_retries
+
+    for code in (5, 10, 11, 12, 20, 23, 24, 30, 35, 255, -9):
+        assert _classify(code, "").retryable, code
+    assert not _classify(1, "syntax or usage error").retryable
+    assert not _classify(255, "Host key verification failed.\n").retryable
+    assert "does not accept this kit's key" in str(_classify(255, "Permission denied (publickey).\n"))
+    assert str(_classify(23, "rsync error: some files could not be transferred\n")).startswith(
+        "rsync: partial transfer (exit 23)")
+
+    calls, waits = [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise _classify(23, "")
+        return "ok"
+
+    assert with_retries(flaky, attempts=4, sleep=waits.append) == "ok"
+    assert waits == [1.0, 2.0]
+
+    def hopeless():
+        raise _classify(255, "Host key verification failed.")
+
+    calls.clear()
+    try:
+        with_retries(hopeless, attempts=4, sleep=waits.append)
+    except TransferFailed as exc:
+        assert "host key does not match" in str(exc)
+    assert waits == [1.0, 2.0]  # no waiting, no second try
