@@ -167,6 +167,12 @@ def test_interruptions_at_random_moments_lose_and_duplicate_nothing(netns_server
             assert [s for s, _, _ in got] == [s for s, _, _ in want], f"trial {trial} ({action})"
             assert got == want, f"trial {trial} ({action})"
         print("trial outcomes:", outcomes)
+        # Every byte that reached the server from this kit, complete or cut off, is metadata.
+        received = [p for base in (layout.kit("kit-trials"), layout.quarantine) for p in base.rglob("*")
+                    if p.is_file() and "/roster/" not in str(p)]
+        assert received
+        for path in received:
+            assert protocol.scan_forbidden(path.read_bytes()) == [], path
         assert not (layout.quarantine / "kit-trials").exists(), "a legitimate batch was quarantined"
         # Some interruptions really did break a sync (not every one lands mid-transfer).
         assert sum(1 for _, code in outcomes if code != 0) >= TRIALS // 4, outcomes
