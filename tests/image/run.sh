@@ -33,7 +33,8 @@ b = json.load(open(glob.glob(f"{out}/b/*.build.json")[0]))
 m = {"first_build_s": t1 - t0, "second_build_s": t2 - t1, "checks_s": t3 - t2, "total_s": t3 - t0,
      "xz_bytes": a["xz_bytes"], "raw_bytes": a["raw_bytes"], "checks_passed": rc == 0,
      "first_build_inner_s": a["build_seconds"], "second_build_inner_s": b["build_seconds"],
-     "first_base_from_cache": a["base_from_cache"], "second_base_from_cache": b["base_from_cache"]}
+     "first_base_from_cache": a["base_from_cache"], "second_base_from_cache": b["base_from_cache"],
+     "load_avg_15min": float(open("/proc/loadavg").read().split()[2])}
 json.dump(m, open(f"{out}/measurements.json", "w"), indent=1)
 print("== image-test: " + ", ".join(f"{k}={v}" for k, v in m.items()))
 PYEOF

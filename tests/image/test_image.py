@@ -238,6 +238,7 @@ def test_kit_run_simulate_serves_the_page(kit_a: MountedKit, provisioned_a: dict
         output = (kit_a.img.workdir / "kit-run.log").read_text()
         assert status == 200, f"no page from kit run (exit {proc.poll()}):\n{output[-3000:]}"
         assert b"<html" in body.lower()
+        assert b"Leskit" in body or b"Lesson kit" in body, body[:500]  # the kit's own page (nl or en)
     finally:
         os.killpg(proc.pid, 15)
         try:
