@@ -118,6 +118,17 @@ def _add_events(catalogue, rng: random.Random, n: int) -> None:
                                   "state": "complete", "offset_s": 1.5})
 
 
+def _wait_for_descendant(proc: subprocess.Popen, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if any(c.name() == name for c in psutil.Process(proc.pid).children(recursive=True)):
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.02)
+
+
 def _kill_descendants(proc: subprocess.Popen, name: str) -> int:
     killed = 0
     try:
@@ -145,12 +156,15 @@ def test_interruptions_at_random_moments_lose_and_duplicate_nothing(netns_server
             _add_events(catalogue, rng, rng.randrange(200, 1500))
             action = actions[trial % len(actions)]
             agent = _agent(link, data, "once", "--attempts", "1", log=log)
-            time.sleep(rng.uniform(0.3, 2.5))
+            # Strike while rsync runs (connecting, pushing or pulling), at a random moment.
+            _wait_for_descendant(agent, "rsync", 30)
+            time.sleep(rng.uniform(0.0, 0.8))
             if rng.random() < 0.3:
                 ingest.ingest(layout, ["kit-trials"])  # the server ingests while transfers run
             if action == "drop-link":
                 link.unplug()
-                time.sleep(rng.uniform(0.2, 2.0))
+                # a wiggle TCP survives, or a pull long enough for ssh's keep-alive to give up
+                time.sleep(rng.uniform(0.2, 2.0) if trial % 2 else 12.0)
                 link.plug()
             else:
                 _kill_descendants(agent, action.split("-")[1])
@@ -175,6 +189,6 @@ def test_interruptions_at_random_moments_lose_and_duplicate_nothing(netns_server
             assert protocol.scan_forbidden(path.read_bytes()) == [], path
         assert not (layout.quarantine / "kit-trials").exists(), "a legitimate batch was quarantined"
         # Some interruptions really did break a sync (not every one lands mid-transfer).
-        assert sum(1 for _, code in outcomes if code != 0) >= TRIALS // 4, outcomes
+        assert sum(1 for _, code in outcomes if code != 0) >= TRIALS // 3, outcomes
     finally:
         catalogue.close()
