@@ -81,6 +81,9 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
     "assignment": {"teacher_id", "coach_id"},
     "setting": {"key", "value"},
 }
+# Settings the server publishes; only these travel back up in setting.* events
+# (the kit's admin page can store free text under other names).
+SYNCED_SETTINGS = {"retention_days", "close_trajectory_after_days", "sync_period_s", "stats_opt_in_default"}
 # Fields whose value may be a small object of numbers (statistics only).
 NUMERIC_MAPS = {"counts", "per_minute", "ratios"}
 KIND_RE = re.compile(r"^([a-z]+)\.[a-z_]{1,40}$")
@@ -146,6 +149,8 @@ def field_problem(kind: str, data: Any) -> str | None:
             return f"value of {kind}.{key} is not plain metadata"
     if fam == "stats" and data.get("opted_in") is not True:
         return "lesson statistics without the teacher's opt-in"
+    if fam == "setting" and data.get("key") not in SYNCED_SETTINGS:
+        return f"setting {str(data.get('key'))[:40]!r} does not leave the kit"
     return None
 
 

@@ -85,3 +85,14 @@ def test_repeated_sequence_numbers_inside_a_batch_are_rejected():
               {"seq": 1, "kind": "person.added", "at": "t", "data": {}}]
     with pytest.raises(BatchRejected, match="out of order"):
         validate_batch(protocol.batch_name(1, 2), _batch(1, 2, events), "kit-a")
+
+
+def test_only_published_settings_travel():
+    assert protocol.filter_event("setting.changed", {"key": "retention_days", "value": 90}) is not None
+    assert protocol.filter_event("setting.changed", {"key": "welcome_text", "value": "Hallo klas 3b"}) is None
+
+
+def test_the_settings_that_travel_are_the_settings_the_server_publishes():
+    from sync.agent import roster
+
+    assert set(roster.SETTINGS) == protocol.SYNCED_SETTINGS
