@@ -117,6 +117,10 @@ def test_daemon_round_trip_over_the_control_socket(tmp_path):
         held = kit("button", "hold", "1", "--data", str(data), check=True)
         assert "idle" in held.stdout
 
+        # Trusted time arrives (as the browser or sync hands it over).
+        assert "corrected" in daemon.call("trust_time", epoch=1_800_000_000.0, source="test")
+        assert daemon.call("status")["clock_trusted"] is True
+
         # A second `kit run` on the same data refuses instead of fighting over the camera.
         second = kit("run", "--simulate", "--no-review", "--data", str(data))
         one_line_error(second, "already running")
@@ -126,6 +130,7 @@ def test_daemon_round_trip_over_the_control_socket(tmp_path):
         catalogue = Catalogue(data / "catalogue.db")
         row = catalogue.get_recording(recording_id)
         assert row["state"] == "complete" and row["segments"] >= 2
+        assert row["clock_trusted"] == 1
         assert len(catalogue.list_bookmarks(recording_id)) == 1
         catalogue.close()
         mp4 = decrypt_recording(data / "recordings" / recording_id, keys["teacher"])
