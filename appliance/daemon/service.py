@@ -211,7 +211,7 @@ class Kit:
                 self.controller.refresh()
                 if self.watchdog is not None:
                     self.watchdog.beat()
-                if not self.catalogue.clock.offset and system_clock_synchronized():
+                if self.catalogue.clock.offset is None and system_clock_synchronized():
                     self.catalogue.trust_time(time.time(), source="ntp")
             except Exception:  # one bad tick must not end the kit
                 log.exception("periodic refresh failed")
