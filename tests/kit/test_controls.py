@@ -151,3 +151,9 @@ def test_release_right_at_a_threshold_still_counts_as_the_hold(factory):
         assert g.events == ["stop", "stop", "shutdown"]
     finally:
         g.close()
+
+
+def test_readme_table_lists_every_led_pattern(project_root):
+    readme = (project_root / "README.md").read_text()
+    for row in markdown_table().splitlines()[2:]:
+        assert row in readme, f"README.md lacks the LED row: {row}"

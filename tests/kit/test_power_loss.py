@@ -119,3 +119,26 @@ def test_kit_run_recovers_after_being_killed(tmp_path):
         catalogue = Catalogue(data / "catalogue.db")
         check_recovered(catalogue, KitConfig(data_dir=data), recording_id, keys["teacher"], None)
         catalogue.close()
+
+
+@pytest.mark.slow
+def test_sigkill_while_the_recording_is_still_starting(tmp_path):
+    """Cuts during start-up: the catalogue row may exist before the camera runs."""
+    data = tmp_path / "data"
+    config = KitConfig(data_dir=data, segment_seconds=1.0)
+    catalogue = Catalogue(config.catalogue_path)
+    keys = add_people(catalogue, tmp_path)
+    catalogue.close()
+    rng = random.Random(5)
+    for _ in range(4):
+        worker = subprocess.Popen([sys.executable, str(WORKER), str(data)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.0))                  # somewhere in imports or start
+        worker.kill()
+        worker.wait(10)
+        catalogue = Catalogue(config.catalogue_path)
+        for recording_id in recover_interrupted(config, catalogue):
+            check_recovered(catalogue, config, recording_id, keys["teacher"], None)
+        assert catalogue.list_recordings(state="recording") == []
+        assert catalogue.integrity_check() == "ok"
+        catalogue.close()
