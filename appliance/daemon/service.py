@@ -183,6 +183,9 @@ class Kit:
         for name, role, passphrase in demo_people:
             lines.append(f"  demo {role:<7} {name:<10} passphrase: {passphrase}")
         status = self.controller.status()
+        if self.controls is not None and self.controls.simulated and not self.config.simulate:
+            lines.append("  No GPIO on this machine: the button and LEDs are simulated "
+                         "(use `kit button press`).")
         if status["state"] == "cannot_record":
             lines.append(f"  Cannot record yet: {status['message']}")
         if self.config.simulate:
