@@ -95,12 +95,12 @@ def index() -> Any:
 
     states = {state: str(escape(_(state))) for state in ("recording", "complete", "interrupted")}
     items = [
-        f'<li class="rec state-{esc(r["state"])}"><a href="{href.replace("RECORDING_ID", esc(r["id"]))}">'
-        f'<span class="when">{esc(started(r["started_at"]))}</span>'
-        f'<span class="dur">{format_duration(r["duration_s"] or 0)}</span>'
-        f'<span class="people">{esc(r["teacher_name"])} · {esc(r["coach_name"])}</span>'
-        f'<span class="state">{states.get(r["state"]) or esc(r["state"])}</span>'
-        f'{retention(r["retention_until"])}</a></li>'
-        for r in rows
+        f'<li class="rec state-{esc(state)}"><a href="{href.replace("RECORDING_ID", esc(rid))}">'
+        f'<span class="when">{esc(started(started_at))}</span>'
+        f'<span class="dur">{format_duration(duration_s or 0)}</span>'
+        f'<span class="people">{esc(teacher)} · {esc(coach)}</span>'
+        f'<span class="state">{states.get(state) or esc(state)}</span>'
+        f'{retention(until)}</a></li>'
+        for rid, started_at, duration_s, state, until, teacher, coach in rows
     ]
     return render_template("library.html", count=len(items), rows_html=Markup("\n".join(items)))
