@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import io
 import os
 import sys
 from pathlib import Path
@@ -112,15 +113,49 @@ def _read_passphrase(path: str | None, confirm: bool) -> str:
 
 @contextlib.contextmanager
 def _input(path: str | None) -> Iterator[BinaryIO]:
+    """Unbuffered input: the decryptor reads ahead on a helper thread, and a
+    buffered reader's lock held by that thread would abort the interpreter
+    at exit after Ctrl+C."""
     if not path or path == "-":
-        yield sys.stdin.buffer
+        with open(sys.stdin.fileno(), "rb", buffering=0, closefd=False) as f:
+            yield f
         return
     try:
-        f = open(path, "rb")
+        f = open(path, "rb", buffering=0)
     except OSError as exc:
         raise KitError(f"cannot open {path}: {exc.strerror}") from None
     with f:
         yield f
+
+
+class _Prefixed(io.RawIOBase):
+    """``stream`` with ``head`` (already read from it) put back in front."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._stream.readinto(buffer)
+
+
+def _read_head(stream: BinaryIO, size: int) -> bytes:
+    head = b""
+    while len(head) < size:
+        block = stream.read(size - len(head))
+        if not block:
+            break
+        head += block
+    return head
 
 
 @contextlib.contextmanager
@@ -213,7 +248,8 @@ def _decrypt(args: argparse.Namespace) -> int:
     with _input(args.input) as src:
         if not identities:
             # Like age -d without -i: the file must be passphrase-encrypted.
-            head = src.peek(256)[:256] if hasattr(src, "peek") else b""
+            head = _read_head(src, 256)
+            src = _Prefixed(head, src)
             if head and b"\n-> scrypt " not in head:
                 raise KitError("no identities given (-i FILE) and the file is not passphrase-encrypted")
             passphrase = _read_passphrase(args.passphrase_file, confirm=False)

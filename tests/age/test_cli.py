@@ -154,3 +154,25 @@ def test_salvage_command(keyfile, tmp_path):
     assert result.returncode == 3
     assert "SALVAGED" in result.stderr.decode()
     assert out.read_bytes() == plain[: 4 * 65536]
+
+
+def test_ctrl_c_while_reading_a_pipe_exits_promptly(keyfile):
+    """The decryptor reads ahead on a helper thread; Ctrl+C must still end kit at once."""
+    import signal
+    import time
+
+    recipient = str(age.read_identities(keyfile)[0].recipient)
+    enc = kit("encrypt", "-r", recipient, input=os.urandom(3 * 65536)).stdout
+    proc = subprocess.Popen([*KIT, "decrypt", "-i", str(keyfile)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc.stdin.write(enc[: len(enc) // 2])  # the rest never comes: the writer is still "recording"
+    proc.stdin.flush()
+    time.sleep(1.5)  # let it start, read the header and block on the pipe
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=20)
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    assert code == 130
+    assert proc.stderr.read().decode().strip() == "kit: interrupted"
