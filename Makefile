@@ -12,14 +12,12 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 # Debian packages the tests and the simulation use. Each is checked with
 # dpkg and only the missing ones are installed (needs root or sudo).
-DEB_PACKAGES := age rsync openssh-server openssh-client ffmpeg chromium sqlite3 iproute2 xz-utils npm cloud-guest-utils fdisk
+DEB_PACKAGES := age rsync openssh-server openssh-client ffmpeg chromium sqlite3 iproute2 xz-utils cloud-guest-utils fdisk
 
-.PHONY: run test bench image deps deps-system deps-python deps-ui clean
-
-deps: deps-system deps-python deps-ui
-
-deps-system:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# $(call apt_ensure,PACKAGES): install those of PACKAGES that dpkg does not
+# list as installed (as root, or through sudo).
+define apt_ensure
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -28,6 +26,17 @@ deps-system:
 	  $$SUDO apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+.PHONY: run test bench image deps deps-system deps-python deps-ui deps-npm clean
+
+deps: deps-system deps-python deps-ui
+
+deps-system:
+	$(call apt_ensure,$(DEB_PACKAGES))
+
+deps-npm:
+	$(call apt_ensure,npm)
 
 deps-python: $(STAMP)
 
@@ -45,7 +54,9 @@ HLS_JS := ui/static/vendor/hls.min.js
 
 deps-ui: $(HLS_JS)
 
+# npm comes with Node.js on many machines; Debian's own npm only where none is.
 $(HLS_JS): ui/package.json ui/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps-npm
 	cd ui && npm ci --no-audit --no-fund --ignore-scripts
 	mkdir -p $(@D)
 	cp ui/node_modules/hls.js/dist/hls.min.js $@
@@ -72,15 +83,7 @@ IMAGE_BASE ?= debian
 .PHONY: image image-test image-deps
 
 image-deps:
-	@missing=""; for p in $(IMAGE_DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-	  $$SUDO apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	$(call apt_ensure,$(IMAGE_DEB_PACKAGES))
 
 # lessonkit-<version>-arm64.img.xz (+ .sha256, .img.bmap) in build/image/.
 # IMAGE_BASE=raspios for the production image (needs the Raspberry Pi archive).
