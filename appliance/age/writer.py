@@ -1,11 +1,10 @@
 """The streaming encryptor: a writable file object producing an age file.
 
-Written data is copied into one of three small slots (two 64 KiB chunks
-each); a full slot is sealed on a helper thread while the caller goes on
-writing, and its ciphertext is written to ``out``, in order, by the calling
-thread when the slot comes round again. Memory is constant (under 1 MiB of
-buffers) whatever the amount written, and small enough to stay in the CPU
-cache. ``close()`` seals the final chunk; leaving a ``with`` block through an
+Written data is copied into one of three slots (eight 64 KiB chunks each);
+a full slot is sealed on a helper thread while the caller goes on writing.
+When the slot comes round again the calling thread seals whatever chunks are
+still left, then writes its ciphertext to ``out``, in order. Memory is
+constant (about 3 MiB of buffers) whatever the amount written. ``close()`` seals the final chunk; leaving a ``with`` block through an
 exception does *not* seal it, so a half-written stream can never be mistaken
 for a complete file (it stays detectably cut off and can be salvaged).
 
@@ -22,6 +21,7 @@ True
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from concurrent.futures import Future
 from typing import BinaryIO, Iterable
@@ -49,7 +49,7 @@ _SLOTS = 3
 class _Slot:
     """Plaintext waiting to be sealed, and the ciphertext it became."""
 
-    __slots__ = ("plain", "cipher", "used", "sealed_size", "future")
+    __slots__ = ("plain", "cipher", "used", "sealed_size", "future", "jobs", "claim")
 
     def __init__(self) -> None:
         self.plain = memoryview(bytearray(_SLOT_BYTES))
@@ -57,10 +57,23 @@ class _Slot:
         self.used = 0
         self.sealed_size = 0
         self.future: Future | None = None
+        self.jobs: list[tuple[bytes, memoryview, memoryview]] = []
+        self.claim = itertools.count()
 
 
-def _encrypt_all(aead: ChaCha20Poly1305, jobs: list[tuple[bytes, memoryview, memoryview]]) -> None:
-    for nonce, plain, target in jobs:
+def _encrypt_claimed(aead: ChaCha20Poly1305, slot: _Slot) -> None:
+    """Encrypt the slot's chunks that no other thread has claimed yet.
+
+    Called by the helper and, when it needs the slot back, by the writing
+    thread too, so that thread works instead of waiting. ``next()`` on an
+    ``itertools.count`` is atomic, so each chunk is claimed exactly once.
+    """
+    jobs = slot.jobs
+    while True:
+        i = next(slot.claim)
+        if i >= len(jobs):
+            return
+        nonce, plain, target = jobs[i]
         aead.encrypt_into(nonce, plain, None, target)
 
 
@@ -117,15 +130,18 @@ class Encryptor(io.RawIOBase):
             self._counter += 1
             at += size
         slot.sealed_size = at
+        slot.jobs = jobs
+        slot.claim = itertools.count()
         if len(self._slots) > 1:
-            slot.future = parallel.submit(_encrypt_all, self._aead, jobs)
+            slot.future = parallel.submit(_encrypt_claimed, self._aead, slot)
         else:
-            _encrypt_all(self._aead, jobs)
+            _encrypt_claimed(self._aead, slot)
 
     def _drain(self, slot: _Slot, write: bool = True) -> None:
         """Wait for ``slot``'s encryption, write its ciphertext, make it reusable."""
         future, slot.future = slot.future, None
         if future is not None:
+            _encrypt_claimed(self._aead, slot)  # help with what is left
             future.result()
         if slot.sealed_size and write and not self._broken:
             self._write_out(slot.cipher[: slot.sealed_size])
