@@ -162,8 +162,11 @@ class RandomAccessReader(io.RawIOBase):
 
     def _read_range(self, start: int, end: int, out: memoryview) -> None:
         first, last = start // CHUNK_SIZE, (end - 1) // CHUNK_SIZE
+        # Snapshot the cached chunks: remembering a partly read chunk below
+        # may evict one this read still needs.
+        cached = {i: self._cache[i] for i in range(first, last + 1) if i in self._cache}
         # Chunks not in the cache are read from the file in one call.
-        missing = [i for i in range(first, last + 1) if i not in self._cache]
+        missing = [i for i in range(first, last + 1) if i not in cached]
         cipher = b""
         cipher_from = 0
         if missing:
@@ -178,9 +181,10 @@ class RandomAccessReader(io.RawIOBase):
             size = self._size_of(index)
             lo = max(start, chunk_start) - chunk_start
             hi = min(end, chunk_start + size) - chunk_start
-            plain = self._cache.get(index)
+            plain = cached.get(index)
             if plain is not None:
-                self._cache.move_to_end(index)
+                if index in self._cache:
+                    self._cache.move_to_end(index)
                 out[written : written + hi - lo] = plain[lo:hi]
             else:
                 at = (index - cipher_from) * ENCRYPTED_CHUNK_SIZE

@@ -49,7 +49,7 @@ _SLOTS = 3
 class _Slot:
     """Plaintext waiting to be sealed, and the ciphertext it became."""
 
-    __slots__ = ("plain", "cipher", "used", "sealed_size", "future", "jobs", "claim")
+    __slots__ = ("plain", "cipher", "used", "sealed_size", "future", "jobs", "claim", "aead")
 
     def __init__(self) -> None:
         self.plain = memoryview(bytearray(_SLOT_BYTES))
@@ -59,6 +59,7 @@ class _Slot:
         self.future: Future | None = None
         self.jobs: list[tuple[bytes, memoryview, memoryview]] = []
         self.claim = itertools.count()
+        self.aead: ChaCha20Poly1305 | None = None
 
 
 def _encrypt_claimed(aead: ChaCha20Poly1305, slot: _Slot) -> None:
@@ -90,9 +91,14 @@ class Encryptor(io.RawIOBase):
         self._out = out
         file_key, header = seal_header(recipients)
         nonce = os.urandom(NONCE_SIZE)
+        # pyca does not document AEAD objects as thread-safe, so none is
+        # shared: the writing thread has its own, each slot one for its helper.
         self._aead = payload_aead(file_key, nonce)
         self._counter = 0
         self._slots = [_Slot() for _ in range(_SLOTS if parallel.HELPERS else 1)]
+        if len(self._slots) > 1:
+            for slot in self._slots:
+                slot.aead = payload_aead(file_key, nonce)
         self._current = 0
         self._sealed = False
         self._broken = False
@@ -133,7 +139,7 @@ class Encryptor(io.RawIOBase):
         slot.jobs = jobs
         slot.claim = itertools.count()
         if len(self._slots) > 1:
-            slot.future = parallel.submit(_encrypt_claimed, self._aead, slot)
+            slot.future = parallel.submit(_encrypt_claimed, slot.aead, slot)
         else:
             _encrypt_claimed(self._aead, slot)
 

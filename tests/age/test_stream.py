@@ -234,3 +234,13 @@ def test_inline_and_helper_thread_sealing_agree(monkeypatch, helpers):
         chunks = max(1, -(-size // CHUNK_SIZE))
         assert _payload_size(out.getvalue()) == size + 16 * chunks
         assert decrypt_bytes(out.getvalue(), [ME]) == plain
+
+
+def test_random_access_cache_eviction_during_a_read():
+    """A read starting in an uncached chunk and ending in a cached one, with a one-chunk cache."""
+    plain = os.urandom(4 * CHUNK_SIZE + 123)
+    reader = age.open_random_access(io.BytesIO(encrypt_bytes(plain, [ME.recipient])), [ME], cache_chunks=1)
+    reader.seek(2 * CHUNK_SIZE + 10)
+    assert reader.read(20) == plain[2 * CHUNK_SIZE + 10 : 2 * CHUNK_SIZE + 30]  # chunk 2 now cached
+    reader.seek(CHUNK_SIZE + 5)  # chunk 1 partial (evicts 2 when remembered), then chunk 2
+    assert reader.read(CHUNK_SIZE + 100) == plain[CHUNK_SIZE + 5 : 2 * CHUNK_SIZE + 105]
