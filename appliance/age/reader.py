@@ -225,7 +225,11 @@ class Decryptor(io.RawIOBase):
         """Make the next produced slot current and start filling the other one."""
         self._start_next()
         future, self._inflight = self._inflight, None
-        n, final, error = future.result()
+        if future.cancel():
+            # The shared helper is busy elsewhere: fill the slot here instead.
+            n, final, error = self._produce(future.slot)  # type: ignore[attr-defined]
+        else:
+            n, final, error = future.result()
         self._view = future.slot[:n]  # type: ignore[attr-defined]
         self._pos = 0
         self._after = error
@@ -257,10 +261,11 @@ class Decryptor(io.RawIOBase):
 
     def close(self) -> None:
         if self._inflight is not None:
-            try:
-                self._inflight.result()  # the helper must stop using our buffers
-            except Exception:
-                pass
+            if not self._inflight.cancel():
+                try:
+                    self._inflight.result()  # the helper must stop using our buffers
+                except Exception:
+                    pass
             self._inflight = None
         super().close()
 

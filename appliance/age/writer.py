@@ -148,7 +148,9 @@ class Encryptor(io.RawIOBase):
         future, slot.future = slot.future, None
         if future is not None:
             _encrypt_claimed(self._aead, slot)  # help with what is left
-            future.result()
+            # A job the (shared) helper has not started is not waited for.
+            if not future.cancel():
+                future.result()
         if slot.sealed_size and write and not self._broken:
             self._write_out(slot.cipher[: slot.sealed_size])
         slot.sealed_size = 0
