@@ -113,9 +113,8 @@ def _read_passphrase(path: str | None, confirm: bool) -> str:
 
 @contextlib.contextmanager
 def _input(path: str | None) -> Iterator[BinaryIO]:
-    """Unbuffered input: the decryptor reads ahead on a helper thread, and a
-    buffered reader's lock held by that thread would abort the interpreter
-    at exit after Ctrl+C."""
+    """Unbuffered input: reads are already 128 KiB blocks, another buffer
+    would only add a copy."""
     if not path or path == "-":
         with open(sys.stdin.fileno(), "rb", buffering=0, closefd=False) as f:
             yield f

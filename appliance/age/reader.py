@@ -19,13 +19,11 @@ b'lesson'
 from __future__ import annotations
 
 import io
-from concurrent.futures import Future
 from typing import BinaryIO, Iterable
 
 from cryptography.exceptions import InvalidTag
 
 from appliance.age.errors import AgeError, HeaderError, PayloadError, TruncatedError
-from appliance.age import parallel
 from appliance.age.filekey import Identity, open_header
 from appliance.age.stream import (
     CHUNK_SIZE,
@@ -37,7 +35,6 @@ from appliance.age.stream import (
 )
 
 _READ_BLOCK = 2 * ENCRYPTED_CHUNK_SIZE
-_SLOT_BYTES = 8 * CHUNK_SIZE
 
 
 class ChunkSource:
@@ -117,9 +114,7 @@ class Decryptor(io.RawIOBase):
     """Decrypt an age file from ``stream`` with the first matching identity.
 
     The header is read and checked in the constructor, so a wrong key fails
-    before any plaintext is read. While the caller consumes one slot of
-    plaintext (up to 512 KiB), a helper thread reads and opens the next one;
-    only authenticated chunks ever reach a slot.
+    before any plaintext is read.
     """
 
     def __init__(self, stream: BinaryIO, identities: Iterable[Identity]) -> None:
@@ -130,18 +125,13 @@ class Decryptor(io.RawIOBase):
         if len(nonce) < NONCE_SIZE:
             raise HeaderError("file is truncated: the payload nonce is missing")
         self._aead = payload_aead(opened.file_key, bytes(nonce))
-        # Producer state: touched only by the one job in flight.
         self._counter = 0
-        self._finished = False
-        # Consumer state.
-        self._slots = [memoryview(bytearray(_SLOT_BYTES)) for _ in range(2 if parallel.HELPERS else 1)]
-        self._next_slot = 0
-        self._view = self._slots[0][:0]
-        self._pos = 0
-        self._after: AgeError | None = None  # raise once the current slot is consumed
-        self._end = False  # the final chunk has been handed out
-        self._error: AgeError | None = None  # sticky
-        self._inflight: Future | None = None
+        self._plain = bytearray(CHUNK_SIZE)
+        self._plain_view = memoryview(self._plain)
+        self._plain_start = 0
+        self._plain_end = 0
+        self._done = False
+        self._pending_error: AgeError | None = None
 
     def readable(self) -> bool:
         return True
@@ -185,89 +175,80 @@ class Decryptor(io.RawIOBase):
             raise PayloadError("final chunk is empty; only an empty file may end with one")
         return size, last, error_after
 
-    def _produce(self, slot: memoryview) -> tuple[int, bool, AgeError | None]:
-        """Fill ``slot`` with the next authenticated chunks.
+    def _open_batch(self, out: memoryview) -> int:
+        """Decrypt as many chunks as fit in ``out`` (at least one); return bytes written.
 
-        Returns ``(bytes, final_chunk_seen, error)``; the error is raised by
-        the consumer after the bytes are handed out.
+        Chunks are accepted in order up to the first failure, whose error is
+        raised (or deferred if bytes were written).
         """
+        room = max(1, len(out) // CHUNK_SIZE)
+        chunks = self._source.next_chunks(room)
+        jobs = [
+            (self._counter + i, data, at_end, out[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE])
+            for i, (data, at_end) in enumerate(chunks)
+        ]
+        # On this thread: pyca holds the GIL while it decrypts, so another
+        # thread would not run at the same time anyway.
+        results = [self._open_safely(*job) for job in jobs]
         written = 0
+        for i, result in enumerate(results):
+            if isinstance(result, AgeError):
+                out[written:] = bytes(len(out) - written)
+                self._pending_error = result  # a failed stream stays failed
+                if not written:
+                    raise result
+                return written
+            size, last, error_after = result
+            written += size
+            self._counter += 1
+            if error_after is not None:
+                self._pending_error = error_after
+            if last:
+                self._done = True
+            if last or error_after is not None:
+                out[written:] = bytes(len(out) - written)
+                break
+        return written
+
+    def _open_safely(self, *job):
         try:
-            while written + CHUNK_SIZE <= len(slot):
-                room = (len(slot) - written) // CHUNK_SIZE
-                for data, at_end in self._source.next_chunks(room):
-                    size, last, error_after = self._open(
-                        self._counter, data, at_end, slot[written : written + CHUNK_SIZE]
-                    )
-                    written += size
-                    self._counter += 1
-                    if last or error_after is not None:
-                        self._finished = True
-                        return written, last, error_after
+            return self._open(*job)
         except AgeError as exc:
-            self._finished = True
-            return written, False, exc
-        return written, False, None
-
-    def _start_next(self) -> None:
-        if self._finished or self._inflight is not None:
-            return
-        slot = self._slots[self._next_slot]
-        self._next_slot = (self._next_slot + 1) % len(self._slots)
-        if len(self._slots) > 1:
-            self._inflight = parallel.submit(self._produce, slot)
-        else:
-            self._inflight = Future()
-            self._inflight.set_result(self._produce(slot))
-        self._inflight.slot = slot  # type: ignore[attr-defined]
-
-    def _advance(self) -> None:
-        """Make the next produced slot current and start filling the other one."""
-        self._start_next()
-        future, self._inflight = self._inflight, None
-        if future.cancel():
-            # The shared helper is busy elsewhere: fill the slot here instead.
-            n, final, error = self._produce(future.slot)  # type: ignore[attr-defined]
-        else:
-            n, final, error = future.result()
-        self._view = future.slot[:n]  # type: ignore[attr-defined]
-        self._pos = 0
-        self._after = error
-        self._end = final and error is None
-        if len(self._slots) > 1:  # with one slot, the next fill must wait for the reader
-            self._start_next()
+            return exc
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
         written = 0
         while written < len(out):
-            if self._pos < len(self._view):
-                n = min(len(self._view) - self._pos, len(out) - written)
-                out[written : written + n] = self._view[self._pos : self._pos + n]
-                self._pos += n
+            if self._plain_start < self._plain_end:
+                n = min(self._plain_end - self._plain_start, len(out) - written)
+                out[written : written + n] = self._plain_view[self._plain_start : self._plain_start + n]
+                self._plain_start += n
                 written += n
                 continue
-            if self._after is not None:
-                # A failed stream stays failed; authenticated bytes go out first.
-                self._error, self._after = self._after, None
-            if self._error is not None:
+            if self._pending_error is not None:
                 if written:
                     return written
-                raise self._error
-            if self._end:
+                raise self._pending_error
+            if self._done:
+                if not self._source.at_eof():
+                    self._done = False
+                    self._pending_error = PayloadError("trailing data after the end of the encrypted file")
+                    continue
                 break
-            self._advance()
+            try:
+                if len(out) - written >= CHUNK_SIZE:
+                    written += self._open_batch(out[written:])
+                else:
+                    self._plain_end = self._open_batch(self._plain_view)
+                    self._plain_start = 0
+            except AgeError as exc:
+                # A failed stream stays failed; authenticated bytes go out first.
+                self._pending_error = exc
+                if not written:
+                    raise
+                return written
         return written
-
-    def close(self) -> None:
-        if self._inflight is not None:
-            if not self._inflight.cancel():
-                try:
-                    self._inflight.result()  # the helper must stop using our buffers
-                except Exception:
-                    pass
-            self._inflight = None
-        super().close()
 
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
         if size is not None and size >= 0:

@@ -1,12 +1,17 @@
 """The streaming encryptor: a writable file object producing an age file.
 
-Written data is copied into one of three slots (eight 64 KiB chunks each);
-a full slot is sealed on a helper thread while the caller goes on writing.
-When the slot comes round again the calling thread seals whatever chunks are
-still left, then writes its ciphertext to ``out``, in order. Memory is
-constant (about 3 MiB of buffers) whatever the amount written. ``close()`` seals the final chunk; leaving a ``with`` block through an
-exception does *not* seal it, so a half-written stream can never be mistaken
-for a complete file (it stays detectably cut off and can be salvaged).
+Chunks are sealed straight from the caller's buffer whenever more data is
+known to follow; only the tail of each write (the chunk that might be the
+last) is copied aside. Ciphertext is gathered in a 128 KiB batch before it
+is written. Memory is constant (about 200 KiB) whatever the amount written,
+and the buffers stay in the CPU cache. Everything runs on the calling thread:
+pyca ``cryptography`` holds the GIL while it encrypts, so helper threads
+would only add overhead.
+
+``close()`` seals the final chunk; leaving a ``with`` block through an
+exception (or ``abort()``) does *not* seal it, so a half-written stream can
+never be mistaken for a complete file (it stays detectably cut off and can
+be salvaged).
 
 >>> import io
 >>> from appliance.age.keys import generate_identity
@@ -21,14 +26,9 @@ True
 from __future__ import annotations
 
 import io
-import itertools
 import os
-from concurrent.futures import Future
 from typing import BinaryIO, Iterable
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-from appliance.age import parallel
 from appliance.age.errors import AgeError
 from appliance.age.filekey import Recipient, seal_header
 from appliance.age.stream import (
@@ -41,49 +41,15 @@ from appliance.age.stream import (
     payload_aead,
 )
 
-_SLOT_CHUNKS = 8
-_SLOT_BYTES = _SLOT_CHUNKS * CHUNK_SIZE
-_SLOTS = 3
-
-
-class _Slot:
-    """Plaintext waiting to be sealed, and the ciphertext it became."""
-
-    __slots__ = ("plain", "cipher", "used", "sealed_size", "future", "jobs", "claim", "aead")
-
-    def __init__(self) -> None:
-        self.plain = memoryview(bytearray(_SLOT_BYTES))
-        self.cipher = memoryview(bytearray(_SLOT_CHUNKS * ENCRYPTED_CHUNK_SIZE))
-        self.used = 0
-        self.sealed_size = 0
-        self.future: Future | None = None
-        self.jobs: list[tuple[bytes, memoryview, memoryview]] = []
-        self.claim = itertools.count()
-        self.aead: ChaCha20Poly1305 | None = None
-
-
-def _encrypt_claimed(aead: ChaCha20Poly1305, slot: _Slot) -> None:
-    """Encrypt the slot's chunks that no other thread has claimed yet.
-
-    Called by the helper and, when it needs the slot back, by the writing
-    thread too, so that thread works instead of waiting. ``next()`` on an
-    ``itertools.count`` is atomic, so each chunk is claimed exactly once.
-    """
-    jobs = slot.jobs
-    while True:
-        i = next(slot.claim)
-        if i >= len(jobs):
-            return
-        nonce, plain, target = jobs[i]
-        aead.encrypt_into(nonce, plain, None, target)
+_BATCH_CHUNKS = 2
 
 
 class Encryptor(io.RawIOBase):
     """Encrypt everything written to it to ``recipients``, into ``out``.
 
     The header and payload nonce are written at once; ``out`` is flushed but
-    never closed. Errors writing ``out`` (a full disk) are raised by the
-    ``write()`` or ``close()`` that writes the affected slot.
+    never closed. Errors writing ``out`` (``OSError``, e.g. a full disk) are
+    raised by the ``write()`` or ``close()`` that hit them.
     """
 
     def __init__(self, out: BinaryIO, recipients: Iterable[Recipient]) -> None:
@@ -91,15 +57,12 @@ class Encryptor(io.RawIOBase):
         self._out = out
         file_key, header = seal_header(recipients)
         nonce = os.urandom(NONCE_SIZE)
-        # pyca does not document AEAD objects as thread-safe, so none is
-        # shared: the writing thread has its own, each slot one for its helper.
         self._aead = payload_aead(file_key, nonce)
         self._counter = 0
-        self._slots = [_Slot() for _ in range(_SLOTS if parallel.HELPERS else 1)]
-        if len(self._slots) > 1:
-            for slot in self._slots:
-                slot.aead = payload_aead(file_key, nonce)
-        self._current = 0
+        self._plain = memoryview(bytearray(CHUNK_SIZE))
+        self._pending = 0
+        self._batch = memoryview(bytearray(_BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE))
+        self._batch_used = 0
         self._sealed = False
         self._broken = False
         self._write_out(header + nonce)
@@ -117,50 +80,26 @@ class Encryptor(io.RawIOBase):
                     raise AgeError("output would block; give the encryptor a blocking file")
                 view = view[n:]
         except BaseException:
-            # Later slots must not land after a gap: stop writing altogether.
+            # Nothing more may land after a gap in the file.
             self._broken = True
             raise
 
-    def _seal(self, slot: _Slot, final: bool) -> None:
-        """Fix the nonces of ``slot``'s chunks and start encrypting them."""
-        chunks = max(1, -(-slot.used // CHUNK_SIZE))
-        if self._counter + chunks > MAX_COUNTER:
+    def _seal_chunk(self, data: memoryview, last: bool) -> None:
+        if self._counter > MAX_COUNTER:
             raise AgeError("file too large for the age format")
-        jobs = []
-        at = 0
-        for i in range(chunks):
-            plain = slot.plain[i * CHUNK_SIZE : min((i + 1) * CHUNK_SIZE, slot.used)]
-            size = len(plain) + TAG_SIZE
-            last = final and i == chunks - 1
-            jobs.append((chunk_nonce(self._counter, last), plain, slot.cipher[at : at + size]))
-            self._counter += 1
-            at += size
-        slot.sealed_size = at
-        slot.jobs = jobs
-        slot.claim = itertools.count()
-        if len(self._slots) > 1:
-            slot.future = parallel.submit(_encrypt_claimed, slot.aead, slot)
-        else:
-            _encrypt_claimed(self._aead, slot)
+        size = len(data) + TAG_SIZE
+        if self._batch_used + size > len(self._batch):
+            self._flush_batch()
+        self._aead.encrypt_into(
+            chunk_nonce(self._counter, last), data, None, self._batch[self._batch_used : self._batch_used + size]
+        )
+        self._batch_used += size
+        self._counter += 1
 
-    def _drain(self, slot: _Slot, write: bool = True) -> None:
-        """Wait for ``slot``'s encryption, write its ciphertext, make it reusable."""
-        future, slot.future = slot.future, None
-        if future is not None:
-            _encrypt_claimed(self._aead, slot)  # help with what is left
-            # A job the (shared) helper has not started is not waited for.
-            if not future.cancel():
-                future.result()
-        if slot.sealed_size and write and not self._broken:
-            self._write_out(slot.cipher[: slot.sealed_size])
-        slot.sealed_size = 0
-        slot.used = 0
-
-    def _drain_all(self, write: bool = True) -> None:
-        """Drain every slot, oldest first (the one after the current one)."""
-        n = len(self._slots)
-        for k in range(1, n + 1):
-            self._drain(self._slots[(self._current + k) % n], write)
+    def _flush_batch(self) -> None:
+        if self._batch_used and not self._broken:
+            self._write_out(self._batch[: self._batch_used])
+        self._batch_used = 0
 
     def write(self, data) -> int:  # type: ignore[override]
         if self.closed:
@@ -168,17 +107,18 @@ class Encryptor(io.RawIOBase):
         view = memoryview(data).cast("B")
         n = len(view)
         pos = 0
-        slot = self._slots[self._current]
         while pos < n:
-            if slot.used == _SLOT_BYTES:
-                # More data follows, so none of this slot's chunks is the last.
-                self._seal(slot, final=False)
-                self._current = (self._current + 1) % len(self._slots)
-                slot = self._slots[self._current]
-                self._drain(slot)
-            take = min(_SLOT_BYTES - slot.used, n - pos)
-            slot.plain[slot.used : slot.used + take] = view[pos : pos + take]
-            slot.used += take
+            if self._pending == CHUNK_SIZE:
+                # More data follows, so the buffered chunk is not the last one.
+                self._seal_chunk(self._plain, last=False)
+                self._pending = 0
+            if self._pending == 0 and n - pos > CHUNK_SIZE:
+                self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
+                pos += CHUNK_SIZE
+                continue
+            take = min(CHUNK_SIZE - self._pending, n - pos)
+            self._plain[self._pending : self._pending + take] = view[pos : pos + take]
+            self._pending += take
             pos += take
         return n
 
@@ -189,8 +129,8 @@ class Encryptor(io.RawIOBase):
         try:
             if not self._sealed:
                 self._sealed = True
-                self._seal(self._slots[self._current], final=True)
-                self._drain_all()
+                self._seal_chunk(self._plain[: self._pending], last=True)
+                self._flush_batch()
                 flush = getattr(self._out, "flush", None)
                 if flush is not None:
                     flush()
@@ -201,30 +141,22 @@ class Encryptor(io.RawIOBase):
         """Stop without sealing: ``out`` holds a cut-off (salvageable) stream.
 
         Every full chunk is still written (as a non-final chunk), so all of
-        it can be salvaged; only a buffered partial chunk (under 64 KiB) is
-        dropped.
+        it can be salvaged; only a buffered partial chunk is dropped.
         """
         if self.closed:
             return
         self._sealed = True
         try:
-            slot = self._slots[self._current]
-            slot.used -= slot.used % CHUNK_SIZE
-            if slot.used and not self._broken:
-                self._seal(slot, final=False)
-            else:
-                slot.used = 0
-            self._drain_all()
+            if self._pending == CHUNK_SIZE and not self._broken:
+                self._seal_chunk(self._plain, last=False)
+            self._flush_batch()
         finally:
             self._finish()
 
     def _finish(self) -> None:
-        try:
-            self._drain_all(write=False)  # helpers must be done before we wipe
-        finally:
-            for slot in self._slots:
-                slot.plain[:] = bytes(_SLOT_BYTES)
-            super().close()
+        self._plain[:] = bytes(CHUNK_SIZE)  # no plaintext left behind in memory
+        self._pending = 0
+        super().close()
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[override]
         if exc_type is None:

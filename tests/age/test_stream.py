@@ -219,12 +219,7 @@ def test_scrypt_stream_round_trip():
         decrypt_bytes(data, [ME])
 
 
-@pytest.mark.parametrize("helpers", [0, 1])
-def test_inline_and_helper_thread_sealing_agree(monkeypatch, helpers):
-    """Single-core machines seal inline; others on a helper thread. Same format either way."""
-    from appliance.age import parallel
-
-    monkeypatch.setattr(parallel, "HELPERS", helpers)
+def test_chunk_framing_for_many_sizes_and_write_patterns():
     for size in (0, 1, CHUNK_SIZE, 8 * CHUNK_SIZE, 8 * CHUNK_SIZE + 1, 30 * CHUNK_SIZE - 1):
         plain = os.urandom(size)
         out = io.BytesIO()
@@ -244,30 +239,3 @@ def test_random_access_cache_eviction_during_a_read():
     assert reader.read(20) == plain[2 * CHUNK_SIZE + 10 : 2 * CHUNK_SIZE + 30]  # chunk 2 now cached
     reader.seek(CHUNK_SIZE + 5)  # chunk 1 partial (evicts 2 when remembered), then chunk 2
     assert reader.read(CHUNK_SIZE + 100) == plain[CHUNK_SIZE + 5 : 2 * CHUNK_SIZE + 105]
-
-
-def test_busy_helper_does_not_stall_other_streams():
-    """If the shared helper thread is stuck (a read-ahead blocked on a stalled pipe),
-    other encryptors and decryptors do the work themselves instead of waiting."""
-    import threading
-
-    from appliance.age import parallel
-
-    release = threading.Event()
-    blocker = parallel.submit(release.wait, 60)
-    try:
-        done = threading.Event()
-        result = {}
-
-        def work():
-            plain = os.urandom(40 * CHUNK_SIZE + 3)
-            data = encrypt_bytes(plain, [ME.recipient])
-            result["ok"] = decrypt_bytes(data, [ME]) == plain
-            done.set()
-
-        threading.Thread(target=work, daemon=True).start()
-        assert done.wait(30), "stalled behind a busy helper"
-        assert result["ok"]
-    finally:
-        release.set()
-        blocker.result(10)
