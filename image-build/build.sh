@@ -124,7 +124,7 @@ INITRAMFS_CONF="$REPO/firmware-config/initramfs-tools"
 BASE_KEY="$( { echo "$BASE_RECIPE $BASE $SUITE $PACKAGES"; printf '%s\n' "${SOURCES[@]}" | sed "s#$WORK#WORK#"; cat "$INITRAMFS_CONF"/*/*; } | sha256sum | cut -c1-16)"
 BASE_TAR="$CACHE/base-$BASE-$BASE_KEY.tar"
 mkdir -p "$WORK/root"
-if [ -f "$BASE_TAR" ] && [ -z "${LESSONKIT_FRESH_BASE:-}" ]; then
+if [ -f "$BASE_TAR" ] && [ "${LESSONKIT_FRESH_BASE:-0}" != 1 ]; then
   BASE_FROM_CACHE=true
   step "base system from cache ($(basename "$BASE_TAR"))"
   tar -C "$WORK/root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$BASE_TAR"
@@ -213,5 +213,4 @@ RAW=$(stat -c %s "$IMG")
 printf '{"base": "%s", "version": "%s", "build_seconds": %d, "xz_bytes": %d, "raw_bytes": %d, "base_from_cache": %s, "image": "%s"}\n' \
   "$BASE" "$VERSION" "$SECS" "$SIZE" "$RAW" "$BASE_FROM_CACHE" "$OUT/$NAME.img.xz" > "$OUT/$NAME.build.json"
 step "done: $OUT/$NAME.img.xz ($(( SIZE / 1048576 )) MiB compressed, $(( RAW / 1048576 )) MiB raw) in ${SECS}s"
-}
-main "$@"
+}; main "$@"; exit $?  # one line: nothing after it is read

@@ -103,5 +103,4 @@ rm -rf "$ROOT"/tmp/* "$ROOT"/var/tmp/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/l
 find "$ROOT/var/log" -type f -exec truncate -s 0 {} +
 echo "lessonkit" > "$ROOT/etc/hostname"
 echo "kit layer: done"
-}
-main "$@"
+}; main "$@"; exit $?  # one line: nothing after it is read

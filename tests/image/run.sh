@@ -10,8 +10,9 @@ PY=.venv/bin/python
 rm -rf "$OUT"
 mkdir -p "$OUT/a" "$OUT/b"
 t0=$(date +%s)
-echo "== image-test: build 1 of 2 (base bootstrapped afresh from the package cache)"
-LESSONKIT_FRESH_BASE="${IMAGE_TEST_FRESH_BASE:-1}" image-build/build.sh --base debian --out "$OUT/a" 2>&1 | tee "$OUT/a/build.log"
+FRESH="${IMAGE_TEST_FRESH_BASE:-1}"  # 0: reuse a cached base for build 1 too
+echo "== image-test: build 1 of 2 ($([ "$FRESH" = 1 ] && echo "base bootstrapped afresh from the package cache" || echo "base from cache if there is one"))"
+LESSONKIT_FRESH_BASE="$FRESH" image-build/build.sh --base debian --out "$OUT/a" 2>&1 | tee "$OUT/a/build.log"
 t1=$(date +%s)
 echo "== image-test: build 2 of 2 (from caches)"
 image-build/build.sh --base debian --out "$OUT/b" 2>&1 | tee "$OUT/b/build.log"
@@ -42,5 +43,4 @@ if [ "$rc" = 0 ]; then
   LESSONKIT_IMAGE_MEASUREMENTS="$OUT/measurements.json" $PY -m bench image >/dev/null || echo "(BENCHMARKS.md not updated)"
 fi
 exit "$rc"
-}
-main "$@"
+}; main "$@"; exit $?  # one line: nothing after it is read
