@@ -6,26 +6,81 @@ decryptors, passphrase-wrapped identities and salvage of cut-off files. See
 the error classes.
 """
 
-from appliance.age.errors import (
-    AgeError,
-    HeaderError,
-    HMACError,
-    IncorrectPassphrase,
-    KeyFormatError,
-    NoIdentityMatch,
-    PayloadError,
-    TruncatedError,
-    UnsupportedVersion,
-    WorkFactorTooHigh,
-)
-from appliance.age.keyfiles import read_identities, read_recipients
-from appliance.age.keys import X25519Identity, X25519Recipient, generate_identity, parse_identity, parse_recipient
-from appliance.age.random_access import RandomAccessReader, open_random_access
-from appliance.age.reader import Decryptor
-from appliance.age.salvage import SalvageReport, salvage
-from appliance.age.scrypt import ScryptIdentity, ScryptRecipient
-from appliance.age.wrapped import identity_file_text, unwrap_identity, wrap_identity
-from appliance.age.writer import Encryptor
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use (PEP 562), so that a caller needing one
+# part (``kit age encrypt``) does not pay for loading all of them.
+_WHERE = {
+    "AgeError": "errors",
+    "HeaderError": "errors",
+    "HMACError": "errors",
+    "IncorrectPassphrase": "errors",
+    "KeyFormatError": "errors",
+    "NoIdentityMatch": "errors",
+    "PayloadError": "errors",
+    "TruncatedError": "errors",
+    "UnsupportedVersion": "errors",
+    "WorkFactorTooHigh": "errors",
+    "read_identities": "keyfiles",
+    "read_recipients": "keyfiles",
+    "X25519Identity": "keys",
+    "X25519Recipient": "keys",
+    "generate_identity": "keys",
+    "parse_identity": "keys",
+    "parse_recipient": "keys",
+    "encrypt_file": "parallel_encrypt",
+    "RandomAccessReader": "random_access",
+    "open_random_access": "random_access",
+    "Decryptor": "reader",
+    "SalvageReport": "salvage",
+    "salvage": "salvage",
+    "ScryptIdentity": "scrypt",
+    "ScryptRecipient": "scrypt",
+    "identity_file_text": "wrapped",
+    "unwrap_identity": "wrapped",
+    "wrap_identity": "wrapped",
+    "Encryptor": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+if TYPE_CHECKING:
+    from appliance.age.errors import (
+        AgeError,
+        HeaderError,
+        HMACError,
+        IncorrectPassphrase,
+        KeyFormatError,
+        NoIdentityMatch,
+        PayloadError,
+        TruncatedError,
+        UnsupportedVersion,
+        WorkFactorTooHigh,
+    )
+    from appliance.age.keyfiles import read_identities, read_recipients
+    from appliance.age.keys import X25519Identity, X25519Recipient, generate_identity, parse_identity, parse_recipient
+    from appliance.age.parallel_encrypt import encrypt_file
+    from appliance.age.random_access import RandomAccessReader, open_random_access
+    from appliance.age.reader import Decryptor
+    from appliance.age.salvage import SalvageReport, salvage
+    from appliance.age.scrypt import ScryptIdentity, ScryptRecipient
+    from appliance.age.wrapped import identity_file_text, unwrap_identity, wrap_identity
+    from appliance.age.writer import Encryptor
 
 __all__ = [
     "AgeError",
@@ -46,6 +101,7 @@ __all__ = [
     "WorkFactorTooHigh",
     "X25519Identity",
     "X25519Recipient",
+    "encrypt_file",
     "generate_identity",
     "identity_file_text",
     "open_random_access",
