@@ -38,6 +38,7 @@ from appliance.age.stream import (
     NONCE_SIZE,
     TAG_SIZE,
     chunk_nonce,
+    page_aligned_buffer,
     payload_aead,
 )
 
@@ -61,7 +62,7 @@ class Encryptor(io.RawIOBase):
         self._counter = 0
         self._plain = memoryview(bytearray(CHUNK_SIZE))
         self._pending = 0
-        self._batch = memoryview(bytearray(_BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE))
+        self._batch = page_aligned_buffer(_BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE)
         self._batch_used = 0
         self._sealed = False
         self._broken = False
