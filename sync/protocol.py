@@ -30,6 +30,10 @@ True
 {'recording_id': 'r1', 'bytes': 5}
 >>> filter_event("annotation.saved", {"recording_id": "r1"}) is None
 True
+>>> filter_event("stats.lesson", {"recording_id": "r1", "opted_in": False, "counts": {"question": 2}}) is None
+True
+>>> filter_event("stats.withdrawn", {"recording_id": "r1", "opted_in": False})
+{'recording_id': 'r1', 'opted_in': False}
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
 # Settings the server publishes; only these travel back up in setting.* events
 # (the kit's admin page can store free text under other names).
 SYNCED_SETTINGS = {"retention_days", "close_trajectory_after_days", "sync_period_s", "stats_opt_in_default"}
+# The one stats.* kind that travels without opted_in: true — the opt-out.
+STATS_WITHDRAWN = "stats.withdrawn"
 # Fields whose value may be a small object of numbers (statistics only).
 NUMERIC_MAPS = {"counts", "per_minute", "ratios"}
 KIND_RE = re.compile(r"^([a-z]+)\.[a-z_]{1,40}$")
@@ -147,7 +153,11 @@ def field_problem(kind: str, data: Any) -> str | None:
         ok = _numeric_map_ok(value) if key in NUMERIC_MAPS else _scalar_ok(value)
         if not ok:
             return f"value of {kind}.{key} is not plain metadata"
-    if fam == "stats" and data.get("opted_in") is not True:
+    if kind == STATS_WITHDRAWN:
+        # The teacher switched sharing off: the server drops what it holds.
+        if set(data) != {"recording_id", "opted_in"} or data["opted_in"] is not False:
+            return "a withdrawal of lesson statistics carries only recording_id and opted_in: false"
+    elif fam == "stats" and data.get("opted_in") is not True:
         return "lesson statistics without the teacher's opt-in"
     if fam == "setting" and data.get("key") not in SYNCED_SETTINGS:
         return f"setting {str(data.get('key'))[:40]!r} does not leave the kit"

@@ -187,8 +187,14 @@ class AnnotationStore:
         identities: list[Any],
         recipients: list[str],
         change: Callable[[dict[str, Any]], Any],
+        after_save: Callable[[dict[str, Any]], None] | None = None,
     ) -> tuple[dict[str, Any], Any]:
-        """Apply ``change`` to the latest document and save it; returns (doc, result)."""
+        """Apply ``change`` to the latest document and save it; returns (doc, result).
+
+        ``after_save(doc)`` runs once the document is on disk, still under the
+        recording's lock, so what it derives (shared statistics) follows the
+        saves in order.
+        """
         with self._lock(recording_id):
             doc = self.load(recording_id, identities)
             draft = deepcopy(doc)
@@ -197,7 +203,15 @@ class AnnotationStore:
                 raise AnnotationError("too many annotations in one recording")
             draft["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self._save(recording_id, draft, recipients)
+            if after_save is not None:
+                after_save(draft)
             return draft, result
+
+    def read_locked(self, recording_id: str, identities: list[Any],
+                    use: Callable[[dict[str, Any]], Any]) -> Any:
+        """``use(doc)`` on the latest document with no save running meanwhile."""
+        with self._lock(recording_id):
+            return use(self.load(recording_id, identities))
 
     def _save(self, recording_id: str, doc: dict[str, Any], recipients: list[str]) -> None:
         if not recipients:

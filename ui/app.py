@@ -66,9 +66,9 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ui.blueprints import admin, annotate, api, auth, export, library, live, player, stats
+    from ui.blueprints import admin, annotate, api, auth, export, library, live, player, stats, sync
 
-    for module in (auth, library, player, live, annotate, stats, export, admin, api):
+    for module in (auth, library, player, live, annotate, stats, export, admin, api, sync):
         app.register_blueprint(module.bp)
     from ui.trajectory import bp as trajectory_bp  # coaching trajectories, retention, audit log
 

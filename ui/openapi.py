@@ -44,6 +44,8 @@ SPEC: dict[str, Any] = {
                             "schema": {"type": "string", "enum": ["start", "stop", "bookmark"]}}, _CSRF],
             "responses": {"200": {"description": "done", "content": {"application/json": {"schema": {"type": "object"}}}},
                           **_errors(400, 401, 403, 409, 503)}}},
+        "/api/sync-status": {"get": {"operationId": "syncStatus",
+                                     "responses": {"200": _json("#/components/schemas/SyncStatus"), **_errors(401)}}},
         "/api/recordings": {"get": {"operationId": "listRecordings", "responses": {
             "200": {"description": "recordings encrypted to the unlocked person", "content": {"application/json": {
                 "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Recording"}}}}},
@@ -89,6 +91,10 @@ SPEC: dict[str, Any] = {
         "Status": {"type": "object", "required": ["state"], "properties": {
             "state": {"type": "string"}, "reason": {"nullable": True}, "recording_id": {"type": "string", "nullable": True},
             "elapsed_s": {"type": "number", "nullable": True}, "watchable": {"type": "boolean"}}},
+        "SyncStatus": {"type": "object", "required": ["state", "text"], "properties": {
+            "state": {"type": "string", "enum": ["not_configured", "never", "syncing", "done", "failed"]},
+            "at": {"type": "string", "nullable": True}, "error": {"type": "string", "nullable": True},
+            "pending_batches": {"type": "integer"}, "text": {"type": "string"}}},
         "Recording": {"type": "object", "required": ["id", "started_at", "duration_s", "state"], "properties": {
             "id": {"type": "string"}, "started_at": {"type": "string"}, "duration_s": {"type": "number"},
             "state": {"type": "string", "enum": ["recording", "complete", "interrupted"]},

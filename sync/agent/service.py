@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
 import time
 import datetime as dt
@@ -158,15 +159,48 @@ def status(data_dir: Path) -> dict:
     from .files import read_json
 
     pending = len(export.pending(paths, state)) if paths.outgoing.exists() else 0
-    configured = paths.server_file.exists()
+    # A provisioned kit names its server in /etc/lessonkit/kit.toml, not in
+    # server.json: ask config.load, which knows both places.
+    try:
+        server: str | None = config.load(paths).host
+    except (KitError, KeyError, TypeError, ValueError):  # not set up, or a damaged server.json
+        server = None
     return {
-        "configured": configured,
-        "server": (read_json(paths.server_file) or {}).get("host") if configured else None,
+        "configured": server is not None,
+        "server": server,
         "pending_batches": pending,
         "status": read_json(paths.root / "status.json", {"phase": "never"}),
         **{k: state[k] for k in ("exported_through", "pushed_through", "acked_through",
                                  "last_success_at", "last_attempt_at", "last_error")},
     }
+
+
+def sync_running(data_dir: Path) -> bool:
+    """True while some process (``kit run`` or ``kit sync``) holds the sync lock."""
+    lock = SyncPaths(Path(data_dir)).lock_file
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops our probe lock at once
+    return False
+
+
+# The service ``kit run`` started, by data directory, so that the review app
+# (same process) can offer "sync now" without ``kit run`` handing it over.
+_running: dict[Path, "SyncService"] = {}
+_running_lock = threading.Lock()
+
+
+def running(data_dir: Path) -> "SyncService | None":
+    """The started :class:`SyncService` for ``data_dir`` in this process, if any."""
+    with _running_lock:
+        return _running.get(Path(data_dir).resolve())
 
 
 class SyncService:
@@ -194,10 +228,15 @@ class SyncService:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="sync", daemon=True)
             self._thread.start()
+            with _running_lock:
+                _running[self.data_dir.resolve()] = self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        with _running_lock:
+            if _running.get(self.data_dir.resolve()) is self:
+                del _running[self.data_dir.resolve()]
         if self._thread:
             self._thread.join(timeout)
             self._thread = None

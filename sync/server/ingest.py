@@ -113,6 +113,14 @@ def _project(conn, kit_id: str, event: dict) -> None:
             "updated_at = excluded.updated_at",
             (data["trajectory_id"], kit_id, data.get("teacher_id"), data.get("coach_id"), data.get("state"),
              data.get("phase") or data.get("step"), event["at"]))
+    elif kind == protocol.STATS_WITHDRAWN:
+        # The teacher stopped sharing this lesson's statistics: the rows stay
+        # (the event log has no gaps) but the numbers they carried go.
+        conn.execute(
+            "UPDATE events SET data = ? WHERE kit_id = ? AND kind LIKE 'stats.%' AND kind != ? "
+            "AND json_extract(data, '$.recording_id') = ?",
+            (json.dumps(_withdrawn_data(data["recording_id"]), sort_keys=True),
+             kit_id, protocol.STATS_WITHDRAWN, data["recording_id"]))
     elif kind == "kit.health":
         conn.execute("UPDATE kits SET health = ?, health_at = ? WHERE id = ?",
                      (json.dumps(data, sort_keys=True), event["at"], kit_id))
@@ -197,9 +205,55 @@ def ingest_kit(layout: Layout, conn, kit_id: str, conf: dict, now: float | None 
                 path.unlink()
             else:
                 os.rename(path, target)
+            withdrawn = {e["data"]["recording_id"] for e in batch.events if e["kind"] == protocol.STATS_WITHDRAWN}
+            if withdrawn:
+                redact_archive(layout, kit_id, withdrawn)
         else:
             report.waiting.append(path.name)
     return report
+
+
+def _withdrawn_data(recording_id: str) -> dict:
+    return {"recording_id": recording_id, "withdrawn": True}
+
+
+def redact_archive(layout: Layout, kit_id: str, recording_ids: set[str]) -> int:
+    """Drop the numbers of withdrawn lesson statistics from archived batches too.
+
+    The database rows were blanked in the batch's transaction; the archive
+    keeps each batch as received otherwise, so only those events' ``data``
+    changes (temp file, fsync, rename). Returns how many files were rewritten.
+    """
+    rewritten = 0
+    for path in sorted(layout.archive(kit_id).glob("*.jsonl")):
+        raw = path.read_bytes()
+        if b'"stats.' not in raw:
+            continue
+        lines = raw.decode("utf-8").splitlines()
+        changed = False
+        for i, line in enumerate(lines[1:], 1):
+            event = json.loads(line)
+            data = event.get("data") or {}
+            if (event.get("kind", "").startswith("stats.") and event["kind"] != protocol.STATS_WITHDRAWN
+                    and data.get("recording_id") in recording_ids and data != _withdrawn_data(data["recording_id"])):
+                event["data"] = _withdrawn_data(data["recording_id"])
+                lines[i] = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                changed = True
+        if changed:
+            temp = path.with_name("." + path.name + ".redact")
+            with open(temp, "wb") as f:
+                f.write(("\n".join(lines) + "\n").encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+            rewritten += 1
+    if rewritten:
+        dir_fd = os.open(layout.archive(kit_id), os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return rewritten
 
 
 def _q(layout: Layout, kit_id: str, path: Path, reason: str, report: KitReport) -> None:

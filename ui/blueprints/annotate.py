@@ -3,16 +3,21 @@ document operations the JSON API shares."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any, Callable
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from appliance.errors import KitError
 from ui import web
+from ui.stats_sharing import StatsSharing
 from ui.annotations import GRID_COLS, GRID_ROWS, AnnotationError, make_clip, make_code
 from ui.blueprints.library import format_duration
 from ui.i18n import gettext as _
 
 bp = Blueprint("annotate", __name__)
+log = logging.getLogger("ui.annotate")
 
 
 def store() -> Any:
@@ -23,9 +28,28 @@ def load(rec: Any) -> dict[str, Any]:
     return store().load(rec.id, web.identities())
 
 
+def sharing() -> StatsSharing:
+    """The teacher's statistics opt-in (writes outbox events: the read-write catalogue)."""
+    found = current_app.extensions.get("kit_stats_sharing")
+    if found is None:
+        from ui.blueprints.admin import catalogue_rw
+
+        found = current_app.extensions["kit_stats_sharing"] = StatsSharing(catalogue_rw())
+    return found
+
+
+def _share_stats(rec: Any, doc: dict[str, Any]) -> None:
+    try:
+        sharing().saved(rec.id, doc, rec.duration_s)
+    except (KitError, sqlite3.Error, OSError) as exc:
+        # The annotations are saved; the counts go with the next save.
+        log.warning("lesson statistics not queued for %s: %s", rec.id, exc)
+
+
 def change(rec: Any, fn: Callable[[dict[str, Any]], Any]) -> tuple[dict[str, Any], Any]:
     try:
-        return store().update(rec.id, web.identities(), list(rec.recipients), fn)
+        return store().update(rec.id, web.identities(), list(rec.recipients), fn,
+                              after_save=lambda doc: _share_stats(rec, doc))
     except AnnotationError as exc:
         abort(400, description=str(exc))
     except OSError as exc:

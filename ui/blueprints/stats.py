@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ui import web
-from ui.blueprints.annotate import load
+from ui.blueprints.annotate import load, sharing
 from ui.i18n import gettext as _
 from ui.statistics import COLOURS, WINDOW_S, bar_chart, lesson_statistics, timeline_chart
 
@@ -60,4 +60,21 @@ def page(recording_id: str) -> Any:
     s = lesson_statistics(doc, rec.duration_s, window)
     windows = [i * WINDOW_S for i in range(int(rec.duration_s // WINDOW_S) + 1)] if rec.duration_s else [0.0]
     return render_template("stats.html", rec=rec, s=s, charts=charts(s, rec.duration_s), window=window,
-                           windows=windows)
+                           windows=windows, shared=sharing().is_shared(rec.id),
+                           can_share=web.current_session().person_id == rec.teacher_id)
+
+
+@bp.post("/recordings/<recording_id>/stats/sharing")
+@web.person_required
+def set_sharing(recording_id: str) -> Any:
+    """The teacher's switch; the coach (also a recipient) may not flip it."""
+    rec = web.owned_recording(recording_id)
+    if web.current_session().person_id != rec.teacher_id:
+        abort(403, description=_("Only the teacher of this lesson can change this."))
+    share = request.form.get("share")
+    if share not in ("on", "off"):
+        abort(400, description=_("Choose whether to share or not."))
+    store = current_app.extensions["kit_annotations"]
+    store.read_locked(rec.id, web.identities(),
+                      lambda doc: sharing().choose(rec.id, share == "on", doc, rec.duration_s))
+    return redirect(url_for("stats.page", recording_id=rec.id) + "#sharing")
