@@ -1,7 +1,7 @@
 """Footage encryption: appliance.age against the age CLI, and range-read latency.
 
-Encryption and decryption of the same 1 GiB file by ``kit age`` (run through
-``appliance.age.cli`` in a fresh Python process) and by Debian's ``age``, in
+Encryption and decryption of the same 1 GiB file by ``kit age`` (the ``kit``
+entry point in a fresh Python process) and by Debian's ``age``, in
 alternating order, several runs; peak memory (VmHWM) of every
 child. Then the latency of reading a random 1 MiB range from a
 2 GiB age file with the random-access reader, against a plain ``pread`` of the
@@ -27,12 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
 GiB = 1 << 30
 
-_KIT = (
-    "import argparse, sys\n"
-    "from appliance.age import cli\n"
-    "p = argparse.ArgumentParser(); cli.register(p.add_subparsers())\n"
-    "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))\n"
-)
+# The installed ``kit`` command, as a person or script runs it.
+_KIT = "import sys; from appliance.cli.main import main; sys.exit(main())"
 
 # The library alone, timed inside the process: the same work without the
 # interpreter start and imports (about 0.15 s of CPU, more under load).

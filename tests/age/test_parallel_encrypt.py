@@ -195,3 +195,22 @@ def test_cli_large_file_full_disk_and_pipe(tmp_path, me):
     assert piped.returncode == 0, piped.stderr
     (tmp_path / "piped.age").write_bytes(piped.stdout)
     assert _age_decrypt(tmp_path / "piped.age", key) == plain
+
+
+def test_kit_age_loads_only_the_age_command():
+    # Start-up is part of every `kit age` run; the web app and the other
+    # areas are not needed for it.
+    probe = (
+        "import sys; from appliance.cli.main import build_parser\n"
+        "build_parser(['age', 'encrypt', '-r', 'x']); print('\\n'.join(sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    imported = set(result.stdout.decode().split())
+    assert "appliance.age.cli" in imported
+    assert not imported & {"ui.app", "flask", "appliance.people", "sync.cli_kit", "appliance.age.random_access"}
+    # Without a light command, every area is still there (for `kit --help`).
+    full = subprocess.run(
+        [sys.executable, "-c", probe.replace("['age', 'encrypt', '-r', 'x']", "[]")], capture_output=True, timeout=120
+    )
+    assert "sync.cli_kit" in full.stdout.decode().split()
