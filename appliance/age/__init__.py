@@ -31,6 +31,7 @@ _WHERE = {
     "generate_identity": "keys",
     "parse_identity": "keys",
     "parse_recipient": "keys",
+    "EncryptFailed": "parallel_encrypt",
     "encrypt_file": "parallel_encrypt",
     "RandomAccessReader": "random_access",
     "open_random_access": "random_access",
@@ -74,7 +75,7 @@ if TYPE_CHECKING:
     )
     from appliance.age.keyfiles import read_identities, read_recipients
     from appliance.age.keys import X25519Identity, X25519Recipient, generate_identity, parse_identity, parse_recipient
-    from appliance.age.parallel_encrypt import encrypt_file
+    from appliance.age.parallel_encrypt import EncryptFailed, encrypt_file
     from appliance.age.random_access import RandomAccessReader, open_random_access
     from appliance.age.reader import Decryptor
     from appliance.age.salvage import SalvageReport, salvage
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgeError",
     "Decryptor",
+    "EncryptFailed",
     "Encryptor",
     "HMACError",
     "HeaderError",
