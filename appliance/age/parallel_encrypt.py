@@ -209,7 +209,10 @@ def _run_workers(job: _Job, n_blocks: int, count: int) -> None:
     children: list[int] = []
     try:
         for _ in range(count - 1):
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                raise EncryptFailed(f"cannot start encryption workers: {exc.strerror or exc}") from None
             if pid == 0:  # pragma: no cover - runs in the child
                 _child(job, queue_r, queue_w, errors_w)
             children.append(pid)
