@@ -84,6 +84,8 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
     "person": {"person_id", "role"},
     "assignment": {"teacher_id", "coach_id"},
     "setting": {"key", "value"},
+    # Audit log counts per teacher and coach (appliance.audit): numbers only.
+    "audit": {"teacher_id", "coach_id", "counts"},
 }
 # Settings the server publishes; only these travel back up in setting.* events
 # (the kit's admin page can store free text under other names).

@@ -91,6 +91,12 @@ def test_dashboard_and_server_files_hold_no_lesson_content(kit, school_server):
     # The evidence a data-protection officer asks for is there...
     assert t["id"] in everything or "Anna" in pages["/trajectories?lang=nl"]
     assert "closed" in pages["/trajectories?lang=en"] or "afgesloten" in pages["/trajectories?lang=nl"]
+    progress = pages["/progress?lang=en"]
+    row = progress[progress.index("<td>Anna</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "<td>Bram</td>" in row and "0 / 1 / 0 / 1" in row  # played once, deleted once: counts only
+    deletions = pages["/deletions?lang=nl"]
+    assert deleted in deletions and "door de leraar verwijderd" in deletions and "crypto-shred" in deletions
     # ...and nothing of the lessons themselves.
     for what, secret in SECRETS.items():
         assert secret not in everything, f"the dashboard shows the {what}"

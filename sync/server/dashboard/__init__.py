@@ -21,6 +21,7 @@ from babel.support import Translations
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 
 from .. import admin, db
+from . import privacy
 from ..layout import Layout
 
 HERE = Path(__file__).parent
@@ -178,4 +179,5 @@ def create_app(layout: Layout) -> Flask:
             "FROM recordings GROUP BY teacher_id ORDER BY teacher_id").fetchall()
         return render_template("trajectories.html", trajectories=rows, names=names, per_teacher=per_teacher)
 
+    privacy.register(app, conn, login_required)  # /progress and /deletions
     return app

@@ -1,0 +1,63 @@
+"""Dashboard pages for a school's data-protection officer: trajectory progress
+per teacher and coach, the deletion receipts kits sent, and how often
+recordings were unlocked, played, exported or deleted (counts only).
+
+Everything here comes from the metadata events kits sync (``trajectory.*``,
+``deletion.recorded``, ``audit.counted``): states, dates, reasons and
+numbers — never a learning question, an annotation or a checklist.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from flask import Flask, render_template
+
+REASONS = ("after_close", "max_age", "teacher_request")
+
+
+def register(app: Flask, conn: Callable[[], Any], login_required: Callable) -> None:
+    @app.get("/progress")
+    @login_required
+    def progress() -> Any:
+        c = conn()
+        names = {r["id"]: r["name"] for r in c.execute("SELECT id, name FROM people")}
+        pairs: dict[tuple[str, str], dict[str, Any]] = {}
+        for t in c.execute("SELECT teacher_id, coach_id, state, phase FROM trajectories"):
+            pair = pairs.setdefault((t["teacher_id"], t["coach_id"]),
+                                    {"open": 0, "closed": 0, "stopped": 0, "current": None, "audit": {}})
+            if t["state"] in ("closed", "stopped"):
+                pair[t["state"]] += 1
+            else:
+                pair["open"] += 1
+                pair["current"] = (t["state"], t["phase"])
+        # The latest counts per teacher and coach (each event carries the running totals).
+        for row in c.execute("SELECT data FROM events WHERE kind = 'audit.counted' ORDER BY kit_id, seq"):
+            data = json.loads(row["data"])
+            key = (data.get("teacher_id"), data.get("coach_id"))
+            pair = pairs.setdefault(key, {"open": 0, "closed": 0, "stopped": 0, "current": None, "audit": {}})
+            pair["audit"] = {k: v for k, v in (data.get("counts") or {}).items() if isinstance(v, int)}
+        rows = [dict(teacher=names.get(t, "—"), coach=names.get(k, "—"), **v)
+                for (t, k), v in sorted(pairs.items(), key=lambda i: (names.get(i[0][0], ""), names.get(i[0][1], "")))]
+        return render_template("progress.html", rows=rows)
+
+    @app.get("/deletions")
+    @login_required
+    def deletions() -> Any:
+        c = conn()
+        names = {r["id"]: r["name"] for r in c.execute("SELECT id, name FROM people")}
+        receipts = []
+        for row in c.execute(
+                "SELECT e.kit_id, e.data, r.teacher_id, r.coach_id FROM events e "
+                "LEFT JOIN recordings r ON r.kit_id = e.kit_id AND r.id = json_extract(e.data, '$.recording_id') "
+                "WHERE e.kind = 'deletion.recorded' ORDER BY json_extract(e.data, '$.deleted_at') DESC"):
+            data = json.loads(row["data"])
+            receipts.append({
+                "kit": row["kit_id"], "recording_id": data.get("recording_id"),
+                "teacher": names.get(row["teacher_id"], "—"), "coach": names.get(row["coach_id"], "—"),
+                "deleted_at": data.get("deleted_at"),
+                "reason": data.get("reason") if data.get("reason") in REASONS else "—",
+                "segments": data.get("segments"), "method": data.get("method") or "—",
+            })
+        return render_template("deletions.html", receipts=receipts)
