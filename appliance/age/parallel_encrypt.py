@@ -12,8 +12,8 @@ of buffers, whatever the file size.
 
 Anything else (pipes, terminals, appending outputs, small files, one CPU, a
 process that runs other threads) goes through the streaming
-:class:`~appliance.age.writer.Encryptor`, which gives the same bytes up to the
-random header and nonce.
+:class:`~appliance.age.writer.Encryptor`, which writes a file of the same
+layout.
 
 If anything fails, :func:`encrypt_file` raises and ``dst`` holds an
 incomplete file with holes: unlike a cut-off stream it cannot be salvaged,
