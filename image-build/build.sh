@@ -163,6 +163,7 @@ cp -a "$ROOT/var/lib/lessonkit/." "$WORK/datafs/"
 find "$ROOT/var/lib/lessonkit" -mindepth 1 -delete
 root_kb=$(du -sk --apparent-size "$ROOT" | cut -f1)
 ROOT_MB=$(( root_kb / 1024 * 125 / 100 + 300 ))   # 25% + 300 MB headroom for updates
+ROOT_MB=$(( (ROOT_MB + 3) / 4 * 4 ))               # keep the data partition 4 MiB-aligned too
 SECTOR=512
 BOOT_START=$(( 8 * 1024 * 1024 / SECTOR ))          # 8 MiB: aligned to SD erase blocks
 BOOT_SECTORS=$(( BOOT_MB * 1024 * 1024 / SECTOR ))
