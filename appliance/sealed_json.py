@@ -1,7 +1,8 @@
 """Small JSON documents age-encrypted to a list of recipients, written atomically.
 
-Used for everything personal a trajectory or the audit log adds (learning
-question, chosen clips, action points, audit entries): the plaintext only
+Used for everything personal that is not footage: annotations, and what a
+trajectory or the audit log adds (learning question, chosen clips, action
+points, audit entries): the plaintext only
 ever exists in memory; on disk there is a complete age file or nothing.
 
 >>> import tempfile, pathlib
@@ -17,25 +18,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
 from appliance import age
+from appliance.durable import write_atomic
 from appliance.errors import KitError
 
 
 class DamagedDocument(KitError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path.name} is damaged (not a complete encrypted document)")
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_sealed_json(path: Path, doc: Any, recipients: Iterable[str], *, exclusive: bool = False) -> None:
@@ -51,26 +44,8 @@ def write_sealed_json(path: Path, doc: Any, recipients: Iterable[str], *, exclus
     with age.Encryptor(sealed, parsed) as writer:
         writer.write(plain)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(sealed.getbuffer())
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        partial.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    if exclusive:
-        try:
-            os.link(partial, path)  # fails instead of replacing an entry already written
-        finally:
-            partial.unlink(missing_ok=True)
-    else:
-        os.replace(partial, path)
-    fsync_dir(path.parent)
+    write_atomic(path, sealed.getbuffer(), exclusive=exclusive, mode=0o600,
+                 temp=path.with_name(path.name + ".partial"))
 
 
 def read_sealed_json(path: Path, identities: list[Any]) -> Any:

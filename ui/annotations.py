@@ -12,9 +12,7 @@ working at the same time do not overwrite each other.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import secrets
 import threading
 from copy import deepcopy
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from appliance import age
+from appliance.sealed_json import write_sealed_json
 
 FILENAME = "annotations.json.age"
 KINDS = ("instruction", "question", "feedback")
@@ -216,28 +215,4 @@ class AnnotationStore:
     def _save(self, recording_id: str, doc: dict[str, Any], recipients: list[str]) -> None:
         if not recipients:
             raise AnnotationError("the recording has no recipients to encrypt to")
-        parsed = [age.parse_recipient(r) for r in recipients]
-        plain = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        sealed = io.BytesIO()
-        with age.Encryptor(sealed, parsed) as w:
-            w.write(plain)
-        target = self.path(recording_id)
-        partial = target.with_name(target.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(sealed.getbuffer())
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            partial.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        os.replace(partial, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_sealed_json(self.path(recording_id), doc, recipients)

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from appliance.trajectory.sealed_json import read_sealed_json, write_sealed_json
+from appliance.sealed_json import read_sealed_json, write_sealed_json
 
 ACTIONS = ("unlocked", "played", "exported", "deleted")
 _ENTRY_RE = re.compile(r"^(\d{8})\.json\.age$")

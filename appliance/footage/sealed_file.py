@@ -12,16 +12,9 @@ from pathlib import Path
 from typing import Iterable
 
 from appliance import age
+from appliance.durable import fsync_dir
 
 PARTIAL_SUFFIX = ".partial"
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_sealed(directory: Path, name: str, chunks: Iterable[bytes], recipients: list) -> int:
@@ -42,7 +35,7 @@ def write_sealed(directory: Path, name: str, chunks: Iterable[bytes], recipients
             os.fsync(out.fileno())
             size = os.fstat(out.fileno()).st_size
         os.rename(partial, final)
-        fsync_directory(directory)
+        fsync_dir(directory)
     except BaseException:
         try:
             partial.unlink()

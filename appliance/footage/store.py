@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import BinaryIO, Iterable
 
 from appliance import age
-from appliance.footage.sealed_file import PARTIAL_SUFFIX, fsync_directory
+from appliance.durable import fsync_dir
+from appliance.footage.sealed_file import PARTIAL_SUFFIX
 
 INIT_NAME = "init.mp4.age"
 _SEGMENT_RE = re.compile(r"^seg-(\d{6,})\.m4s\.age$")
@@ -62,7 +63,7 @@ def recover(directory: Path | str) -> list[Path]:
             os.unlink(entry.path)
             removed = True
     if removed:
-        fsync_directory(directory)
+        fsync_dir(directory)
     return list_segments(directory)
 
 

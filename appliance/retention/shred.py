@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.trajectory.sealed_json import fsync_dir
+from appliance.durable import fsync_dir
 
 HEADER_LIMIT = 64 * 1024
 

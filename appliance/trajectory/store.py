@@ -33,7 +33,7 @@ from typing import Any, Callable
 from appliance.errors import KitError
 
 from . import schema
-from .sealed_json import read_sealed_json, write_sealed_json
+from appliance.sealed_json import read_sealed_json, write_sealed_json
 from .states import (
     DEFAULT_RECORDINGS,
     FINAL_STATES,

@@ -1,46 +1,14 @@
-"""Durable small-file writes: temp file, fsync, rename, fsync the directory."""
+"""JSON state files of the sync agent, written with :mod:`appliance.durable`."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from appliance.durable import fsync_dir, write_atomic
 
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, *, exclusive: bool = False, mode: int = 0o644) -> None:
-    """Write ``path`` so that it is either absent, old, or complete and durable.
-
-    ``exclusive=True`` never replaces an existing file (hard-link instead of
-    rename), which is what keeps sync batches immutable.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if exclusive:
-            os.link(tmp, path)
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+__all__ = ["fsync_dir", "write_atomic", "write_json", "read_json"]
 
 
 def write_json(path: Path, value: Any) -> None:

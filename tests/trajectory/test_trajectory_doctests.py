@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["appliance.trajectory.states", "appliance.trajectory.store", "appliance.trajectory.sealed_json",
+MODULES = ["appliance.trajectory.states", "appliance.trajectory.store", "appliance.sealed_json", "appliance.durable",
            "appliance.retention.policy", "appliance.retention.service", "appliance.audit.log", "ui.trajectory"]
 
 

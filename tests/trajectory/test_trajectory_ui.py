@@ -153,7 +153,7 @@ def test_full_disk_while_saving_an_action_point_loses_nothing(kit, walked, clien
     import errno
     import os
 
-    import appliance.trajectory.sealed_json as sealed
+    import appliance.durable as sealed
 
     def disk_full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")

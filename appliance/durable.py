@@ -1,0 +1,71 @@
+"""Writes that survive a power cut: temp file, fsync, rename, fsync the directory.
+
+The kit has no battery and no clean shutdown guarantee, so every file it
+writes appears under its real name either complete or not at all. One
+helper serves the footage, the catalogue's neighbours, the sync batches and
+first boot alike.
+
+>>> import pathlib, tempfile
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "state.json"
+>>> write_atomic(target, b'{"ok": true}')
+>>> target.read_bytes()
+b'{"ok": true}'
+>>> try:
+...     write_atomic(target, b"again", exclusive=True)
+... except FileExistsError:
+...     print("kept")
+kept
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def fsync_dir(directory: Path | str) -> None:
+    """Make a rename or unlink inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(
+    path: Path,
+    data: bytes,
+    *,
+    exclusive: bool = False,
+    mode: int = 0o644,
+    temp: Path | None = None,
+) -> None:
+    """Write ``path`` so that it is either absent, old, or complete and durable.
+
+    ``exclusive=True`` never replaces an existing file (hard link instead of
+    rename, so it fails with :class:`FileExistsError`): that keeps sync
+    batches and append-only logs immutable. ``temp`` names the in-between
+    file (default ``.<name>.<pid>.tmp`` beside the target); encrypted files
+    use ``<name>.partial`` so recovery and scans recognise them. On any error
+    the temp file is removed, which frees the space a full disk needs.
+    """
+    path = Path(path)
+    tmp = temp if temp is not None else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
