@@ -173,7 +173,10 @@ def pull(paths: SyncPaths, server: ServerConfig,
     """Fetch the kit's read-only roster directory into ``DATA/sync/incoming``."""
     transfer = Transfer(
         rsync_base(paths, server) + [
-            "-r", "-t", "--max-size=4m", "--exclude=.*", f"{server.host}:", str(paths.incoming) + "/",
+            # --checksum: the server can rewrite a small file (ack.json going
+            # from 0 to 8) within the same second at the same size, which
+            # rsync's size+mtime quick check would take as unchanged.
+            "-r", "-t", "--checksum", "--max-size=4m", "--exclude=.*", f"{server.host}:", str(paths.incoming) + "/",
         ],
     )
     if on_transfer:
