@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from pathlib import Path
 
 from appliance.cli.data_option import add_data_option, data_dir_from

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from appliance.cli.data_option import add_data_option, data_dir_from, open_catalogue
 from appliance.people import LOSS_WARNING, create_person, identity_path, read_passphrase

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import uuid
-from pathlib import Path
 
 from appliance.errors import KitError
 from sync.agent.roster import SETTINGS, _RECIPIENT_RE, _setting_ok

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import stat
 import time
@@ -13,7 +12,7 @@ from appliance import age
 from appliance.catalogue import Catalogue
 
 from .daemon_process import Daemon, kit, write_kit_toml
-from .helpers import TEST_WORK_FACTOR, add_people, decrypt_recording, probe
+from .helpers import add_people, decrypt_recording, probe
 
 
 def one_line_error(result, *fragments: str) -> None:

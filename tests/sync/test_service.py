@@ -1,6 +1,5 @@
 """SyncService's loop with a stand-in for the network state (no sockets)."""
 
-import threading
 import time
 
 from appliance.catalogue import Catalogue

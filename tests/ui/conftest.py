@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ui_recording import PASSPHRASES, KitData, build
+from ui_recording import KitData, build
 from ui import create_app
 from ui.config import TestingConfig
 
