@@ -260,9 +260,24 @@ def run(quick: bool) -> str:
         f"`kit age encrypt` of a regular file splits the chunks over {_workers()} processes (pyca `cryptography` "
         "holds the GIL while it encrypts, so threads would not help); its CPU figure is the sum over them and "
         "its peak RSS that of the main process (the workers are forks of it and add about 0.5 MiB each). "
-        "The `age` CLI and `kit age decrypt` do the work on one core.",
+        "The `age` CLI and `kit age decrypt` do the work on one core."
+        + _autogroup_note(),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _autogroup_note() -> str:
+    try:
+        enabled = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        enabled = False
+    if not enabled:
+        return ""
+    return (
+        " The kernel shares the CPU between sessions (autogroups), so while other sessions keep the cores "
+        "busy the workers get no more CPU than one process would, and the wall-clock ratio falls back to "
+        "the CPU-time ratio."
+    )
 
 
 def _workers() -> int:
