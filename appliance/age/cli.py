@@ -24,9 +24,8 @@ import sys
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from appliance.errors import KitError
-
 from appliance.age.scrypt import DEFAULT_MAX_WORK_FACTOR, DEFAULT_WORK_FACTOR
+from appliance.errors import KitError
 
 # The other age modules are imported by the command that needs them, so that
 # ``kit age encrypt`` does not pay for the readers and salvage.
@@ -208,6 +207,13 @@ def _copy(src: BinaryIO, dst: BinaryIO) -> None:
             raise KitError(f"cannot write output: {exc.strerror or exc}") from None
 
 
+def _filenos(src: BinaryIO, dst: BinaryIO) -> tuple[int, int] | None:
+    try:
+        return src.fileno(), dst.fileno()
+    except (OSError, ValueError, AttributeError):  # e.g. in-memory streams
+        return None
+
+
 def _encrypt(args: argparse.Namespace) -> int:
     from appliance.age.keyfiles import read_recipients
     from appliance.age.keys import parse_recipient
@@ -225,13 +231,16 @@ def _encrypt(args: argparse.Namespace) -> int:
     if not recipients:
         raise KitError("no recipients: give -r RECIPIENT, -R FILE or -p")
     with _input(args.input) as src, _output(args.output, binary_age=True) as dst:
-        if parallel_size(src.fileno(), dst.fileno()) is not None:
+        fds = _filenos(src, dst)
+        if fds is not None and parallel_size(*fds) is not None:
             # Regular files: several processes seal chunks at known offsets.
             try:
                 dst.flush()
-                encrypt_file(src.fileno(), dst.fileno(), recipients)
+                encrypt_file(*fds, recipients)
             except EncryptFailed as exc:
                 raise KitError(str(exc)) from None
+            except OSError as exc:
+                raise KitError(f"cannot write output: {exc.strerror or exc}") from None
             return 0
         try:
             with Encryptor(dst, recipients) as writer:
