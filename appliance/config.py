@@ -24,7 +24,9 @@ from typing import Any
 
 from appliance.errors import KitError
 
-DEFAULT_DATA_DIR = Path("/var/lib/lessonkit")
+# The data partition is mounted at /var/lib/lessonkit; the kit keeps its data one
+# level down, beside what first boot writes there (identity, ssh, provisioned).
+DEFAULT_DATA_DIR = Path("/var/lib/lessonkit/data")
 
 
 @dataclass

@@ -102,8 +102,11 @@ print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
 EOF
 )"
 mapfile -t DEP_ARRAY <<<"$DEPS"
+# Markers such as platform_machine are judged on this (x86) build host by pip
+# download, so the aarch64-only pin library is asked for by name.
+DEP_ARRAY+=(lgpio)
 $PIP download -q --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
-  --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 \
+  --platform manylinux_2_34_aarch64 --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 \
   --platform linux_aarch64 -d "$CACHE/wheels" "${DEP_ARRAY[@]}" 2>&1 | grep -v "^WARNING: Location" || true
 cp "$CACHE/wheels"/*.whl "$WORK/wheels/"
 
