@@ -57,6 +57,10 @@ def write_atomic(
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            try:
+                os.fchmod(fd, mode)  # O_CREAT's mode is masked by the umask
+            except OSError:
+                pass  # FAT (the boot partition) has no modes
             os.fsync(fd)
         finally:
             os.close(fd)
