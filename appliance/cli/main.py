@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from appliance import __version__
-from appliance.errors import KitError
+from appliance.errors import run_command
 
 # Modules that add sub-commands. A module that is missing (an area not built
 # yet) is skipped rather than breaking the whole command.
@@ -59,22 +59,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        return int(args.func(args) or 0)
-    except KitError as exc:
-        print(f"kit: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("kit: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 1
-
+    return run_command(build_parser(argv), argv, "kit")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from appliance.errors import KitError
+from appliance.errors import run_command
 
 from . import admin, ingest, kits, publish
 from .layout import DEFAULT_ROOT, Layout
@@ -147,19 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        return int(args.func(args) or 0)
-    except KitError as exc:
-        print(f"kit-server: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-
+    return run_command(build_parser(), argv, "kit-server")
 
 if __name__ == "__main__":
     sys.exit(main())
