@@ -8,29 +8,19 @@ empty and fall back to the id.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 from flask import g, request
+
+from appliance import messages
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 LANG_COOKIE = "kit_lang"
 
 
 def load_translations(locales: tuple[str, ...]) -> dict[str, Translations]:
-    loaded: dict[str, Translations] = {}
-    for locale in locales:
-        po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
-        with po_path.open("rb") as po:
-            catalog = read_po(po, locale=locale)
-        mo = io.BytesIO()
-        write_mo(mo, catalog)
-        mo.seek(0)
-        loaded[locale] = Translations(fp=mo)
-    return loaded
+    return messages.load_translations(TRANSLATIONS_DIR, locales)
 
 
 def choose_locale(locales: tuple[str, ...], default: str) -> str:

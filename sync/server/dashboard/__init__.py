@@ -8,17 +8,16 @@ content. Dutch by default, English with ``?lang=en`` (remembered in a cookie).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import secrets
 from functools import wraps
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+
+from appliance.messages import load_translations
 
 from .. import admin, db
 from . import privacy
@@ -31,15 +30,7 @@ STALE_DAYS = 14
 
 
 def _translations() -> dict[str, Translations]:
-    loaded = {}
-    for locale in LOCALES:
-        with (HERE / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
-            catalog = read_po(po, locale=locale)
-        mo = io.BytesIO()
-        write_mo(mo, catalog)
-        mo.seek(0)
-        loaded[locale] = Translations(fp=mo)
-    return loaded
+    return load_translations(HERE / "translations", LOCALES)
 
 
 def _secret_key(layout: Layout) -> bytes:
