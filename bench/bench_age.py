@@ -274,7 +274,7 @@ def _autogroup_note() -> str:
     if not enabled:
         return ""
     return (
-        " The kernel shares the CPU between sessions (autogroups), so while other sessions keep the cores "
+        " The kernel shares the CPU between process groups (autogroup scheduling), so while other work keeps the cores "
         "busy the workers get no more CPU than one process would, and the wall-clock ratio falls back to "
         "the CPU-time ratio."
     )
