@@ -98,6 +98,39 @@ class Camera:
         return bits / 8 * 1.02  # a couple of percent of MP4 framing
 
 
+class ThreadedCamera(Camera):
+    """A camera whose packets come from a producer thread of its own.
+
+    Subclasses call :meth:`_launch` from ``start()`` with the queue and the
+    thread's target; ``packets()`` and ``stop()`` are the same for all of them.
+    """
+
+    def __init__(self) -> None:
+        self._queue: PacketQueue | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def _launch(self, queue: "PacketQueue", target: Callable[..., None], args: tuple, name: str) -> None:
+        self._queue = queue
+        self._thread = threading.Thread(target=target, args=(queue, *args), name=name, daemon=True)
+        self._thread.start()
+
+    def packets(self) -> Iterator[EncodedPacket]:
+        if self._queue is None:
+            raise RuntimeError("camera not started")
+        return iter(self._queue)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+#: Named picture sizes both camera backends accept.
+SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
+
+
 _END = object()
 
 

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, boottime_us
 from appliance.camera.base import (
+    SIZES,
     Camera,
     CameraUnavailable,
     EncodedPacket,
@@ -22,9 +23,6 @@ from appliance.camera.base import (
     VideoFormat,
     default_bitrate,
 )
-
-SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
-
 
 def _import_picamera2() -> tuple[Any, Any, Any]:
     try:

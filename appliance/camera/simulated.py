@@ -13,29 +13,25 @@ from __future__ import annotations
 
 import datetime
 import math
-import threading
 import time
 from fractions import Fraction
-from typing import Iterator
 
 import av
 import numpy as np
 
 from appliance.camera.aac import AacEncoder
 from appliance.camera.base import (
-    Camera,
+    SIZES,
     CameraUnavailable,
     EncodedPacket,
     PacketQueue,
+    ThreadedCamera,
     VideoFormat,
     default_bitrate,
 )
 from appliance.camera.test_pattern import TestPattern
 
-SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
-
-
-class SimulatedCamera(Camera):
+class SimulatedCamera(ThreadedCamera):
     def __init__(
         self,
         width: int = 1280,
@@ -51,6 +47,7 @@ class SimulatedCamera(Camera):
         grain: int = 0,
         clock_start: datetime.datetime | None = None,
     ) -> None:
+        super().__init__()
         self.video = VideoFormat(
             width=width,
             height=height,
@@ -65,9 +62,6 @@ class SimulatedCamera(Camera):
         self._grain = grain
         self._clock_start = clock_start
         self.audio = AacEncoder().format if audio else None
-        self._queue: PacketQueue | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
 
     @classmethod
     def preset(cls, name: str, **kwargs: object) -> "SimulatedCamera":
@@ -81,24 +75,10 @@ class SimulatedCamera(Camera):
         self._stop.clear()
         # A real camera cannot wait for the disk; the simulation in fast
         # mode must, or it would race ahead and fill memory.
-        self._queue = PacketQueue(maxsize=600, blocking=not self.realtime, give_up=self._stop.is_set)
+        queue = PacketQueue(maxsize=600, blocking=not self.realtime, give_up=self._stop.is_set)
         video = self._open_video_encoder()
         audio = AacEncoder() if self._want_audio else None
-        self._thread = threading.Thread(
-            target=self._run, args=(self._queue, video, audio), name="simulated-camera", daemon=True
-        )
-        self._thread.start()
-
-    def packets(self) -> Iterator[EncodedPacket]:
-        if self._queue is None:
-            raise RuntimeError("camera not started")
-        return iter(self._queue)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._launch(queue, self._run, (video, audio), "simulated-camera")
 
     def _open_video_encoder(self) -> av.VideoCodecContext:
         v = self.video
