@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from appliance.age.errors import KeyFormatError
 from appliance.age.keys import X25519Identity, X25519Recipient, parse_identity, parse_recipient
+
+T = TypeVar("T")
 
 _MAX_KEY_FILE = 1 << 20
 
@@ -55,29 +58,24 @@ def _lines(text: str):
             yield number, line
 
 
-def read_identities(source: str | bytes | os.PathLike) -> list[X25519Identity]:
-    """All identities in an identity file (path) or identity file text."""
+def _read_keys(source: str | bytes | os.PathLike, parse: Callable[[str], T], what: str) -> list[T]:
     text, name = _text(source)
-    identities = []
+    keys = []
     for number, line in _lines(text):
         try:
-            identities.append(parse_identity(line))
+            keys.append(parse(line))
         except KeyFormatError as exc:
             raise KeyFormatError(f"{name}, line {number}: {exc}") from None
-    if not identities:
-        raise KeyFormatError(f"no identities found in {name}")
-    return identities
+    if not keys:
+        raise KeyFormatError(f"no {what} found in {name}")
+    return keys
+
+
+def read_identities(source: str | bytes | os.PathLike) -> list[X25519Identity]:
+    """All identities in an identity file (path) or identity file text."""
+    return _read_keys(source, parse_identity, "identities")
 
 
 def read_recipients(source: str | bytes | os.PathLike) -> list[X25519Recipient]:
     """All recipients in a recipients file (path) or recipients file text."""
-    text, name = _text(source)
-    recipients = []
-    for number, line in _lines(text):
-        try:
-            recipients.append(parse_recipient(line))
-        except KeyFormatError as exc:
-            raise KeyFormatError(f"{name}, line {number}: {exc}") from None
-    if not recipients:
-        raise KeyFormatError(f"no recipients found in {name}")
-    return recipients
+    return _read_keys(source, parse_recipient, "recipients")
