@@ -17,7 +17,7 @@ from ui.annotations import AnnotationStore
 from ui.config import TestingConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
-from ui_server import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402  (the UI tests' launcher)
+from ui_server import chromium, serve  # noqa: E402  (the UI tests' launcher)
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
@@ -27,12 +27,8 @@ ACTION = "actiepunt-uniek-e2e-5b9c: na elke vraag drie tellen wachten"
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_coach_prepares_a_review_meeting_and_records_an_action_point(browser, kit):

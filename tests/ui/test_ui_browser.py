@@ -13,7 +13,7 @@ from appliance.footage.plaintext_scan import scan_for_plaintext_media
 from ui import create_app
 from ui.config import TestingConfig
 from ui_recording import PASSPHRASES
-from ui_server import CHROMIUM, CHROMIUM_ARGS, serve
+from ui_server import chromium, serve
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
@@ -27,12 +27,8 @@ NO_NATIVE_HLS = (
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
