@@ -64,3 +64,17 @@ STATEMENTS = [
         created_at TEXT NOT NULL
     )""",
 ]
+
+
+def ensure_tables(catalogue, names: tuple[str, ...], statements: list[str]) -> None:
+    """Create an area's own tables (and triggers) in the catalogue if any is missing.
+
+    A read-only look first, so that page views take no write lock once the
+    tables exist.
+    """
+    present = {r["name"] for r in catalogue.query("SELECT name FROM sqlite_master")}
+    if present.issuperset(names):
+        return
+    with catalogue.transaction() as db:
+        for statement in statements:
+            db.execute(statement)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from appliance.catalogue.schema import ensure_tables
+
 STATEMENTS = [
     # What was deleted, when and why: the only trace a shredded recording leaves.
     # state 'pending' = the files are being shredded; 'done' = gone, receipt queued for the server.
@@ -34,10 +36,4 @@ _NAMES = ('deletion_receipts', 'retention_basis')
 
 
 def ensure(catalogue) -> None:
-    """Create what is missing; a read-only check first, so page views take no write lock."""
-    present = {r["name"] for r in catalogue.query("SELECT name FROM sqlite_master")}
-    if present.issuperset(_NAMES):
-        return
-    with catalogue.transaction() as db:
-        for statement in STATEMENTS:
-            db.execute(statement)
+    ensure_tables(catalogue, _NAMES, STATEMENTS)

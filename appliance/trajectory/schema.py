@@ -12,6 +12,8 @@ button, the recording lands in the right step.
 
 from __future__ import annotations
 
+from appliance.catalogue.schema import ensure_tables
+
 STATEMENTS = [
     """CREATE TABLE IF NOT EXISTS trajectories (
         id TEXT PRIMARY KEY,
@@ -72,10 +74,4 @@ _NAMES = ('trajectories', 'trajectory_events', 'trajectory_recordings', 'traject
 
 
 def ensure(catalogue) -> None:
-    """Create what is missing; a read-only check first, so page views take no write lock."""
-    present = {r["name"] for r in catalogue.query("SELECT name FROM sqlite_master")}
-    if present.issuperset(_NAMES):
-        return
-    with catalogue.transaction() as db:
-        for statement in STATEMENTS:
-            db.execute(statement)
+    ensure_tables(catalogue, _NAMES, STATEMENTS)
