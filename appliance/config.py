@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import KitError
+from appliance.paths import KitPaths
 
 # The data partition is mounted at /var/lib/lessonkit; the kit keeps its data one
 # level down, beside what first boot writes there (identity, ssh, provisioned).
@@ -67,20 +68,24 @@ class KitConfig:
         return 8080 if self.simulate else 80
 
     @property
+    def paths(self) -> KitPaths:
+        return KitPaths(self.data_dir)
+
+    @property
     def socket_path(self) -> Path:
-        return self.data_dir / "run" / "kit.sock"
+        return self.paths.socket
 
     @property
     def catalogue_path(self) -> Path:
-        return self.data_dir / "catalogue.db"
+        return self.paths.catalogue
 
     @property
     def identities_dir(self) -> Path:
-        return self.data_dir / "identities"
+        return self.paths.identities
 
     @property
     def recordings_dir(self) -> Path:
-        return self.data_dir / "recordings"
+        return self.paths.recordings
 
     def replace(self, **changes: Any) -> "KitConfig":
         return dataclasses.replace(self, **changes)
@@ -92,7 +97,7 @@ class KitConfig:
         values: dict[str, Any] = {}
         # What first boot decided ($LESSONKIT_CONFIG), then the data directory's own file.
         paths = [Path(p) for p in [os.environ.get("LESSONKIT_CONFIG")] if p]
-        for path in [*paths, data_dir / "kit.toml"]:
+        for path in [*paths, KitPaths(data_dir).settings_file]:
             if not path.is_file():
                 continue
             try:

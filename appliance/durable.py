@@ -19,8 +19,10 @@ kept
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 
 def fsync_dir(directory: Path | str) -> None:
@@ -32,44 +34,65 @@ def fsync_dir(directory: Path | str) -> None:
         os.close(fd)
 
 
-def write_atomic(
-    path: Path,
-    data: bytes,
+@contextlib.contextmanager
+def atomic_file(
+    path: Path | str,
     *,
     exclusive: bool = False,
     mode: int = 0o644,
     temp: Path | None = None,
-) -> None:
-    """Write ``path`` so that it is either absent, old, or complete and durable.
+) -> Iterator[BinaryIO]:
+    """Write ``path`` through the yielded file so that it is either absent, old, or complete and durable.
 
-    ``exclusive=True`` never replaces an existing file (hard link instead of
-    rename, so it fails with :class:`FileExistsError`): that keeps sync
-    batches and append-only logs immutable. ``temp`` names the in-between
-    file (default ``.<name>.<pid>.tmp`` beside the target); encrypted files
-    use ``<name>.partial`` so recovery and scans recognise them. On any error
-    the temp file is removed, which frees the space a full disk needs.
+    The one temp-name and permission scheme of the kit. ``exclusive=True``
+    never replaces an existing file (hard link instead of rename, so it fails
+    with :class:`FileExistsError`): that keeps sync batches and append-only
+    logs immutable. ``temp`` names the in-between file (default
+    ``.<name>.<pid>.tmp`` beside the target); encrypted files use
+    ``<name>.partial`` so recovery and scans recognise them. On any error,
+    inside the block or while committing, the temp file is removed, which
+    frees the space a full disk needs.
+
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.bin"
+    >>> with atomic_file(target, mode=0o600) as out:
+    ...     _ = out.write(b"first half, ")
+    ...     _ = out.write(b"second half")
+    >>> target.read_bytes(), oct(target.stat().st_mode & 0o777)
+    (b'first half, second half', '0o600')
     """
     path = Path(path)
-    tmp = temp if temp is not None else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = Path(temp) if temp is not None else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            yield out  # type: ignore[misc]
             try:
                 os.fchmod(fd, mode)  # O_CREAT's mode is masked by the umask
             except OSError:
                 pass  # FAT (the boot partition) has no modes
             os.fsync(fd)
-        finally:
-            os.close(fd)
         if exclusive:
             os.link(tmp, path)
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def write_atomic(
+    path: Path | str,
+    data: bytes,
+    *,
+    exclusive: bool = False,
+    mode: int = 0o644,
+    temp: Path | None = None,
+) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_file`."""
+    with atomic_file(path, exclusive=exclusive, mode=mode, temp=temp) as out:
+        view = memoryview(data)
+        while view:
+            view = view[out.write(view):]

@@ -28,7 +28,7 @@ MiB = 1 << 20
 GiB = 1 << 30
 
 # The installed ``kit`` command, as a person or script runs it.
-_KIT = "import sys; from appliance.cli.main import main; sys.exit(main())"
+_KIT = "import sys; from kit.cli.main import main; sys.exit(main())"
 
 # The library alone, timed inside the process: the same work without the
 # interpreter start and imports (about 0.15 s of CPU, more under load).

@@ -133,7 +133,7 @@ def run(quick: bool) -> str:
 
         log = open(Path(tmp) / "kit.log", "w")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.cli.main", "run", "--simulate", "--data", str(data),
+            [sys.executable, "-m", "kit", "run", "--simulate", "--data", str(data),
              "--port", str(_free_port())],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "KIT_LOG_LEVEL": "WARNING"},
         )

@@ -37,7 +37,7 @@ def _inner(done: subprocess.CompletedProcess) -> float:
 
 
 def run(quick: bool) -> str:
-    from sync import testbed
+    from tests.support import testbed
 
     why = testbed.can_run()
     if why:

@@ -73,7 +73,7 @@ def _build_kit(root: Path, quick: bool):
     from appliance.camera import SimulatedCamera
     from appliance.catalogue import Catalogue
     from appliance.footage.recorder import SegmentRecorder
-    from appliance.people import create_person
+    from appliance.identities import create_person
 
     data = root / "data"
     cat = Catalogue(data / "catalogue.db")

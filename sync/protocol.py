@@ -89,7 +89,36 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
 }
 # Settings the server publishes; only these travel back up in setting.* events
 # (the kit's admin page can store free text under other names).
-SYNCED_SETTINGS = {"retention_days", "close_trajectory_after_days", "sync_period_s", "stats_opt_in_default"}
+# The settings the school server may publish to kits: setting -> (type, low, high).
+# Both sides check a value against this before they store or apply it.
+SETTINGS: dict[str, tuple[type, Any, Any]] = {
+    "retention_days": (int, 1, 3650),
+    "close_trajectory_after_days": (int, 1, 3650),
+    "sync_period_s": (int, 60, 86400),
+    "stats_opt_in_default": (bool, None, None),
+}
+SYNCED_SETTINGS = set(SETTINGS)
+RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+def setting_ok(value: Any, spec: tuple[type, Any, Any]) -> bool:
+    """
+    >>> setting_ok(30, SETTINGS["retention_days"]), setting_ok(True, SETTINGS["retention_days"])
+    (True, False)
+    """
+    kind, low, high = spec
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    return isinstance(value, kind)
+
+
+def valid_recipient(text: Any) -> bool:
+    """An X25519 ``age1…`` recipient as a roster may carry it.
+
+    >>> valid_recipient("age1" + "q" * 58), valid_recipient("AGE-SECRET-KEY-1")
+    (True, False)
+    """
+    return isinstance(text, str) and RECIPIENT_RE.match(text) is not None
 # The one stats.* kind that travels without opted_in: true — the opt-out.
 STATS_WITHDRAWN = "stats.withdrawn"
 # Fields whose value may be a small object of numbers (statistics only).

@@ -1,8 +1,10 @@
 """The review app's factory.
 
-``kit run`` calls ``create_app(controller=..., data_dir=..., config=...)``
-and serves the result with waitress; the tests call it with a data
-directory of their own.
+The app is handed its parts: ``kit run`` (``kit.run``) passes the one
+``Catalogue`` of the process (with the clock whose trusted offset the kit
+keeps), the recording controller and the sync service, and serves the result
+with waitress. Tests may pass only a data directory: the factory then opens
+the catalogue there itself, still one per app.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from appliance.catalogue import Catalogue
+from appliance.paths import KitPaths
 from ui import i18n
-from ui.annotations import AnnotationStore
-from ui.catalogue_access import CatalogueAccess
+from appliance.coding.annotations import AnnotationStore
 from ui.config import ReviewConfig
 from ui.media import PlainSizes
 from ui.session_store import SessionStore
 from ui.throttle import Throttle
-from ui import web
+from ui import audit_hook, web
 
 
 def create_app(
@@ -28,14 +31,20 @@ def create_app(
     data_dir: str | Path = "data",
     config: Any = None,
     *,
+    catalogue: Catalogue | None = None,
+    sync_service: Any = None,
     clock: Any = None,
 ) -> Flask:
     kit_config = ReviewConfig.from_any(config)
     data_dir = Path(data_dir)
+    paths = KitPaths(data_dir)
+    if catalogue is None:
+        catalogue = getattr(controller, "catalogue", None) or Catalogue(paths.catalogue)
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
         KIT=kit_config,
         DATA_DIR=data_dir,
+        KIT_PATHS=paths,
         MAX_CONTENT_LENGTH=1024 * 1024,
         # Flask's own signed-cookie session is not used: the only cookie that
         # matters is the random session id set by ui.web.
@@ -49,30 +58,29 @@ def create_app(
         kit_config.idle_timeout_s, kit_config.max_sessions, sweep_every_s=kit_config.sweep_every_s, **extra_clock
     )
     app.extensions["kit_throttle"] = Throttle(kit_config.throttle_base_s, kit_config.throttle_max_s, **extra_clock)
-    app.extensions["kit_catalogue"] = CatalogueAccess(data_dir / "catalogue.db")
-    app.extensions["kit_annotations"] = AnnotationStore(data_dir / "recordings")
+    app.extensions["kit_catalogue"] = catalogue
+    app.extensions["kit_sync"] = sync_service
+    app.extensions["kit_annotations"] = AnnotationStore(paths.recordings)
     app.extensions["kit_sizes"] = PlainSizes()
     app.extensions["kit_translations"] = i18n.load_translations(kit_config.locales)
 
     from ui.admin_account import AdminAccount
 
-    app.extensions["kit_admin"] = AdminAccount(data_dir / "admin-password")
+    app.extensions["kit_admin"] = AdminAccount(paths.admin_password)
     if kit_config.admin_password and not app.extensions["kit_admin"].is_set():
         app.extensions["kit_admin"].set_password(kit_config.admin_password)
 
     _register_blueprints(app)
+    audit_hook.install(app)
     _install_hooks(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ui.blueprints import admin, annotate, api, auth, export, library, live, player, stats, sync
+    from ui.blueprints import admin, annotate, api, auth, export, library, live, player, stats, sync, trajectory
 
-    for module in (auth, library, player, live, annotate, stats, export, admin, api, sync):
+    for module in (auth, library, player, live, annotate, stats, export, admin, api, sync, trajectory):
         app.register_blueprint(module.bp)
-    from ui.trajectory import bp as trajectory_bp  # coaching trajectories, retention, audit log
-
-    app.register_blueprint(trajectory_bp)
 
 
 def _install_hooks(app: Flask) -> None:

@@ -12,31 +12,31 @@ from __future__ import annotations
 import math
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
-from appliance import age
-
-from ui.catalogue_access import Recording, Segment
+from appliance.catalogue.views import Recording, Segment
+from appliance.footage.store import SegmentReader, open_segment, segment_name
 
 CHUNK = 64 * 1024
 #: Bytes handed to the server per write: several age chunks, so that Python
 #: overhead per block stays small next to the decryption itself.
 STREAM_BLOCK = 4 * CHUNK
 RECORDING_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-INIT_NAME = "init.mp4.age"
 
 
-def segment_filename(idx: int) -> str:
-    """>>> segment_filename(7)
-    'seg-000007.m4s.age'
+def segment_url_name(idx: int) -> str:
+    """The name a segment has in playlists and URLs: its file's, without ``.age``.
+
+    >>> segment_url_name(7), segment_url_name(0)
+    ('seg-000007.m4s', 'init.mp4')
     """
-    return INIT_NAME if idx == 0 else f"seg-{idx:06d}.m4s.age"
+    return segment_name(idx).removesuffix(".age")
 
 
 def valid_recording_id(recording_id: str) -> bool:
-    """>>> [valid_recording_id(x) for x in ("20260101-0900-ab", "..", "a/b", "")]
+    """
+    >>> [valid_recording_id(x) for x in ("20260101-0900-ab", "..", "a/b", "")]
     [True, False, False, False]
     """
     return bool(RECORDING_ID_RE.match(recording_id)) and ".." not in recording_id
@@ -50,7 +50,7 @@ def media_segments(segments: Sequence[Segment]) -> list[Segment]:
 def hls_playlist(segments: Sequence[Segment], live: bool) -> str:
     """An HLS media playlist (fMP4) for the given segments.
 
-    >>> from ui.catalogue_access import Segment
+    >>> from appliance.catalogue.views import Segment
     >>> print(hls_playlist([Segment(1, 0.0, 2.0, 10), Segment(2, 2.0, 1.5, 9)], live=False))
     #EXTM3U
     #EXT-X-VERSION:7
@@ -79,7 +79,7 @@ def hls_playlist(segments: Sequence[Segment], live: bool) -> str:
     ]
     for seg in media:
         lines.append(f"#EXTINF:{seg.duration_s:.3f},")
-        lines.append(f"seg-{seg.idx:06d}.m4s")
+        lines.append(segment_url_name(seg.idx))
     if not live:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
@@ -117,36 +117,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return (start, end)
 
 
-@dataclass
-class OpenSegment:
-    file: BinaryIO
-    reader: Any
-
-    @property
-    def size(self) -> int:
-        return int(self.reader.size)
-
-    def close(self) -> None:
-        self.reader.close()  # drops its cache of decrypted chunks
-        self.file.close()
-
-
-def open_segment(path: Path, identities: list[Any]) -> OpenSegment:
-    f = open(path, "rb")
+def stream_range(seg: SegmentReader, start: int, end: int) -> Iterator[bytes]:
+    """Decrypted bytes ``[start, end)`` of ``seg``, then close it (and drop its cache)."""
     try:
-        return OpenSegment(f, age.open_random_access(f, identities))
-    except BaseException:
-        f.close()
-        raise
-
-
-def stream_range(seg: OpenSegment, start: int, end: int) -> Iterator[bytes]:
-    """Decrypted bytes ``[start, end)`` of ``seg``, then close it."""
-    try:
-        seg.reader.seek(start)
+        seg.seek(start)
         remaining = end - start
         while remaining > 0:
-            block = seg.reader.read(min(STREAM_BLOCK, remaining))
+            block = seg.read(min(STREAM_BLOCK, remaining))
             if not block:
                 break
             remaining -= len(block)
@@ -174,7 +151,7 @@ class PlainSizes:
                 return self._sizes[key]
         seg = open_segment(path, identities)
         try:
-            size = seg.size
+            size = int(seg.size)
         finally:
             seg.close()
         with self._lock:
@@ -193,7 +170,7 @@ def concatenated(
     layout = []
     offset = 0
     for idx in parts:
-        size = sizes.get(recording.id, idx, directory / segment_filename(idx), identities)
+        size = sizes.get(recording.id, idx, directory / segment_name(idx), identities)
         layout.append((idx, offset, size))
         offset += size
     return offset, ConcatView(directory, layout, identities)
@@ -210,14 +187,14 @@ class ConcatView:
             lo, hi = max(start, offset), min(end, offset + size)
             if lo >= hi:
                 continue
-            seg = open_segment(self.directory / segment_filename(idx), self.identities)
+            seg = open_segment(self.directory / segment_name(idx), self.identities)
             yield from stream_range(seg, lo - offset, hi - offset)
 
 
 def clip_parts(segments: Sequence[Segment], in_s: float, out_s: float) -> list[int]:
     """Init plus the media segments overlapping ``[in_s, out_s)``.
 
-    >>> from ui.catalogue_access import Segment
+    >>> from appliance.catalogue.views import Segment
     >>> segs = [Segment(i, (i - 1) * 2.0, 2.0, 1) for i in range(1, 6)]
     >>> clip_parts(segs, 3.0, 5.0)
     [0, 2, 3]

@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
 
-from ui.catalogue_access import CatalogueAccess, Recording
+from appliance.catalogue import Catalogue, Recording
 from ui.i18n import gettext as _
 from ui.media import valid_recording_id
 from ui.session_store import ReviewSession, SessionStore
@@ -28,7 +28,8 @@ def store() -> SessionStore:
     return current_app.extensions["kit_sessions"]
 
 
-def catalogue() -> CatalogueAccess:
+def catalogue() -> Catalogue:
+    """The kit's one catalogue, handed to ``create_app``."""
     return current_app.extensions["kit_catalogue"]
 
 
@@ -111,7 +112,7 @@ def owned_recording(recording_id: str) -> Recording:
     """
     if not valid_recording_id(recording_id):
         abort(404)
-    recording = catalogue().recording(recording_id)
+    recording = catalogue().recording_view(recording_id)
     if recording is None or not recording.is_for(current_session().recipient):
         abort(404)
     return recording

@@ -26,7 +26,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from appliance.sealed_json import read_sealed_json, write_sealed_json
+from appliance.paths import KitPaths
+from appliance.sealed import read_sealed_json, write_sealed_json
 
 ACTIONS = ("unlocked", "played", "exported", "deleted")
 _ENTRY_RE = re.compile(r"^(\d{8})\.json\.age$")
@@ -51,7 +52,7 @@ def _utc_now() -> str:
 class AuditLog:
     def __init__(self, catalogue: Any, data_dir: str | Path, now: Callable[[], str] | None = None) -> None:
         self.catalogue = catalogue
-        self.root = Path(data_dir) / "audit"
+        self.root = KitPaths(data_dir).audit
         self._now = now or (lambda: catalogue.clock.now().wall_iso if catalogue is not None else _utc_now())
         if catalogue.query_one("SELECT 1 FROM sqlite_master WHERE name = 'audit_counts'") is None:
             with catalogue.transaction() as db:

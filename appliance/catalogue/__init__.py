@@ -15,9 +15,10 @@ from .errors import DuplicatePerson, NoAssignment, UnknownPerson, UnknownRecordi
 from .people import ROLES, PeopleMixin
 from .recordings import RecordingsMixin
 from .timekeeping import TimekeepingMixin
+from .views import Person, Recording, Segment, ViewsMixin
 
 
-class Catalogue(PeopleMixin, RecordingsMixin, TimekeepingMixin):
+class Catalogue(PeopleMixin, RecordingsMixin, TimekeepingMixin, ViewsMixin):
     """``Catalogue(path)``: people, assignment, recordings, segments, bookmarks,
     settings and the outbox. Safe to share between threads."""
 
@@ -27,6 +28,9 @@ __all__ = [
     "DuplicatePerson",
     "NoAssignment",
     "OutboxPayloadError",
+    "Person",
+    "Recording",
+    "Segment",
     "ROLES",
     "UnknownPerson",
     "UnknownRecording",

@@ -10,9 +10,27 @@ from .errors import DuplicatePerson, NoAssignment, UnknownPerson, WrongRole
 ROLES = ("teacher", "coach")
 
 
+def normal_name(name: str) -> str:
+    """Names compare with runs of white space folded (and case ignored).
+
+    >>> normal_name("  Anna   de Vries ")
+    'Anna de Vries'
+    """
+    return " ".join(name.split())
+
+
+def new_person_id() -> str:
+    return "p-" + uuid.uuid4().hex[:12]
+
+
 class PeopleMixin(CatalogueBase):
+    def check_name_free(self, name: str) -> None:
+        """Raise :class:`DuplicatePerson` if someone has this name already (any case)."""
+        if self.query_one("SELECT id FROM people WHERE name = ? COLLATE NOCASE", (normal_name(name),)):
+            raise DuplicatePerson(normal_name(name))
+
     def add_person(self, name: str, role: str, recipient: str, person_id: str | None = None) -> dict:
-        name = " ".join(name.split())
+        name = normal_name(name)
         if not name:
             raise WrongRole("a person needs a name")
         if role not in ROLES:
@@ -20,15 +38,14 @@ class PeopleMixin(CatalogueBase):
         if not recipient.startswith("age1"):
             raise WrongRole("a recipient must be an age1… public key")
         person = {
-            "id": person_id or "p-" + uuid.uuid4().hex[:12],
+            "id": person_id or new_person_id(),
             "name": name,
             "role": role,
             "recipient": recipient,
             "created_at": self.clock.now().wall_iso,
         }
         with self.transaction() as db:
-            if self.query_one("SELECT id FROM people WHERE name = ?", (name,)):
-                raise DuplicatePerson(name)
+            self.check_name_free(name)
             db["people"].insert(person)
             self.emit("person.added", {"person_id": person["id"], "role": role})
         return person

@@ -8,6 +8,7 @@ from typing import Iterable
 
 from .database import CatalogueBase
 from .errors import UnknownRecording
+from .views import RECIPIENT_MATCH, recipient_param
 
 
 def _summary(row: dict) -> dict:
@@ -91,7 +92,11 @@ class RecordingsMixin(CatalogueBase):
             if person is None:
                 return []
             recipient = person["recipient"]
-        return [r for r in self.list_recordings() if recipient in r["recipients"]]
+        rows = self.query(f"SELECT * FROM recordings r WHERE {RECIPIENT_MATCH} ORDER BY started_at DESC",
+                          (recipient_param(recipient),))
+        for row in rows:
+            row["recipients"] = json.loads(row["recipients"])
+        return rows
 
     def add_segment(
         self, recording_id: str, idx: int, start_s: float, duration_s: float, size: int

@@ -17,7 +17,7 @@ from appliance.catalogue import Catalogue, NoAssignment
 from appliance.config import KitConfig
 from appliance.errors import KitError
 
-from .sealed import sealed_sizes
+from appliance.footage.store import sealed_sizes
 from .storage import DiskLow, StorageGuard
 
 log = logging.getLogger("kit.controller")

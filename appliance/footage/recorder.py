@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 from appliance.camera.base import Camera, CameraUnavailable
 from appliance.errors import KitError
 from appliance.footage.fmp4 import Fragment, FragmentedMp4Muxer
-from appliance.footage.sealed_file import write_sealed
+from appliance.sealed import write_sealed
 from appliance.footage.store import segment_name
 
 log = logging.getLogger(__name__)

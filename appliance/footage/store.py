@@ -19,7 +19,7 @@ from typing import BinaryIO, Iterable
 
 from appliance import age
 from appliance.durable import fsync_dir
-from appliance.footage.sealed_file import PARTIAL_SUFFIX
+from appliance.sealed import PARTIAL_SUFFIX
 
 INIT_NAME = "init.mp4.age"
 _SEGMENT_RE = re.compile(r"^seg-(\d{6,})\.m4s\.age$")
@@ -42,6 +42,8 @@ def list_segments(directory: Path | str) -> list[Path]:
     """Sealed files in playback order (init first); ``*.partial`` is never listed."""
     directory = Path(directory)
     found = []
+    if not directory.is_dir():
+        return []
     for entry in os.scandir(directory):
         index = segment_index(entry.name)
         if index is not None and entry.is_file():
@@ -57,6 +59,8 @@ def recover(directory: Path | str) -> list[Path]:
     be trusted or played.
     """
     directory = Path(directory)
+    if not directory.is_dir():
+        return []
     removed = False
     for entry in os.scandir(directory):
         if entry.name.endswith(PARTIAL_SUFFIX):
@@ -65,6 +69,11 @@ def recover(directory: Path | str) -> list[Path]:
     if removed:
         fsync_dir(directory)
     return list_segments(directory)
+
+
+def sealed_sizes(directory: Path | str) -> list[tuple[int, int]]:
+    """``(index, bytes)`` of every sealed file, init (0) first."""
+    return [(segment_index(path) or 0, path.stat().st_size) for path in list_segments(directory)]
 
 
 class SegmentReader(age.RandomAccessReader):

@@ -20,6 +20,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance.paths import KitPaths
 from appliance.errors import KitError
 from appliance.trajectory import Trajectories
 
@@ -150,7 +151,7 @@ class Retention:
         return receipt
 
     def _finish(self, recording_id: str) -> dict:
-        shredded = shred_tree(self.data_dir / "recordings" / recording_id)
+        shredded = shred_tree(KitPaths(self.data_dir).recording(recording_id))
         with self.catalogue.transaction() as db:
             receipt = self.catalogue.query_one(
                 "SELECT * FROM deletion_receipts WHERE recording_id = ?", (recording_id,))
@@ -196,3 +197,9 @@ class Retention:
     def receipts(self) -> list[dict]:
         return self.catalogue.query(
             "SELECT * FROM deletion_receipts WHERE state = 'done' ORDER BY deleted_at DESC")
+
+    def receipts_for_trajectory(self, trajectory_id: str) -> list[dict]:
+        """``step``, ``deleted_at`` and ``reason`` of the finished deletions in a trajectory."""
+        return self.catalogue.query(
+            "SELECT step, deleted_at, reason FROM deletion_receipts WHERE trajectory_id = ? AND state = 'done'",
+            (trajectory_id,))

@@ -30,10 +30,11 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance.paths import KitPaths
 from appliance.errors import KitError
 
 from . import schema
-from appliance.sealed_json import read_sealed_json, write_sealed_json
+from appliance.sealed import read_sealed_json, write_sealed_json
 from .states import (
     DEFAULT_RECORDINGS,
     FINAL_STATES,
@@ -231,7 +232,7 @@ class Trajectories:
     # -- the encrypted part ----------------------------------------------------
 
     def private_path(self, trajectory_id: str) -> Path:
-        return self.data_dir / "trajectories" / f"{trajectory_id}.json.age"
+        return KitPaths(self.data_dir).trajectory(trajectory_id)
 
     def private(self, trajectory_id: str, identities: list[Any]) -> dict[str, Any]:
         self.require(trajectory_id)

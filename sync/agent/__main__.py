@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+from appliance.paths import KitPaths
 from appliance.errors import KitError
 
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .service import SyncService, sync_once
 
-    catalogue = Catalogue(args.data_dir / "catalogue.db")
+    catalogue = Catalogue(KitPaths(args.data_dir).catalogue)
     if args.mode == "once":
         try:
             result = sync_once(args.data_dir, catalogue, attempts=args.attempts)

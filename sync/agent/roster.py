@@ -15,16 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import KitError
+from sync.protocol import SETTINGS, setting_ok, valid_recipient
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
-# setting -> (type, low, high)
-SETTINGS: dict[str, tuple[type, Any, Any]] = {
-    "retention_days": (int, 1, 3650),
-    "close_trajectory_after_days": (int, 1, 3650),
-    "sync_period_s": (int, 60, 86400),
-    "stats_opt_in_default": (bool, None, None),
-}
 MAX_FILE = 4 * 1024 * 1024
 
 
@@ -64,7 +57,7 @@ def _valid_person(p: Any) -> bool:
     return (isinstance(p, dict) and isinstance(p.get("id"), str) and _ID_RE.match(p["id"]) is not None
             and p.get("role") in ("teacher", "coach") and isinstance(p.get("name"), str)
             and 0 < len(p["name"].strip()) <= 100
-            and isinstance(p.get("recipient"), str) and _RECIPIENT_RE.match(p["recipient"]) is not None)
+            and isinstance(p.get("recipient"), str) and valid_recipient(p["recipient"]))
 
 
 def apply(catalogue, incoming: Path) -> Applied:
@@ -90,7 +83,7 @@ def apply(catalogue, incoming: Path) -> Applied:
     if settings:
         for key, value in (settings.get("settings") or {}).items():
             spec = SETTINGS.get(key)
-            if spec is None or not _setting_ok(value, spec):
+            if spec is None or not setting_ok(value, spec):
                 result.skipped.append(f"setting {str(key)[:40]}")
                 continue
             if catalogue.get_setting(key) != value:
@@ -100,13 +93,6 @@ def apply(catalogue, incoming: Path) -> Applied:
     if ack and isinstance(ack.get("applied_through"), int) and not isinstance(ack["applied_through"], bool):
         result.acked_through = ack["applied_through"]
     return result
-
-
-def _setting_ok(value: Any, spec: tuple[type, Any, Any]) -> bool:
-    kind, low, high = spec
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-    return isinstance(value, kind)
 
 
 def _apply_person(catalogue, person: dict, result: Applied) -> None:

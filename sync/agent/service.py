@@ -191,18 +191,6 @@ def sync_running(data_dir: Path) -> bool:
     return False
 
 
-# The service ``kit run`` started, by data directory, so that the review app
-# (same process) can offer "sync now" without ``kit run`` handing it over.
-_running: dict[Path, "SyncService"] = {}
-_running_lock = threading.Lock()
-
-
-def running(data_dir: Path) -> "SyncService | None":
-    """The started :class:`SyncService` for ``data_dir`` in this process, if any."""
-    with _running_lock:
-        return _running.get(Path(data_dir).resolve())
-
-
 class SyncService:
     """Background sync for ``kit run``: on network-up, periodically, with backoff.
 
@@ -221,6 +209,8 @@ class SyncService:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
+        #: Syncs that fell due but were not tried because no server is set up.
+        self.unconfigured = 0
         self.last_result: SyncResult | None = None
         self.last_error: str | None = None
 
@@ -228,15 +218,10 @@ class SyncService:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="sync", daemon=True)
             self._thread.start()
-            with _running_lock:
-                _running[self.data_dir.resolve()] = self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        with _running_lock:
-            if _running.get(self.data_dir.resolve()) is self:
-                del _running[self.data_dir.resolve()]
         if self._thread:
             self._thread.join(timeout)
             self._thread = None
@@ -264,6 +249,7 @@ class SyncService:
             if not self._configured():
                 # No school server named (a laptop in simulation, an unprovisioned
                 # kit): nothing to try, nothing to blink about.
+                self.unconfigured += 1
                 due = None
                 continue
             if self._run_once():

@@ -11,7 +11,7 @@ import re
 import uuid
 
 from appliance.errors import KitError
-from sync.agent.roster import SETTINGS, _RECIPIENT_RE, _setting_ok
+from sync.protocol import SETTINGS, setting_ok, valid_recipient
 
 from . import db
 from .layout import Layout
@@ -25,7 +25,7 @@ def add_person(layout: Layout, name: str, role: str, recipient: str, person_id: 
     name = " ".join(name.split())
     if role not in ("teacher", "coach"):
         raise KitError(f"role must be teacher or coach, not {role!r}")
-    if not _RECIPIENT_RE.match(recipient):
+    if not valid_recipient(recipient):
         raise KitError("the public key must be an age1… recipient")
     if not name or len(name) > 100:
         raise KitError("a person needs a name of at most 100 characters")
@@ -65,7 +65,7 @@ def set_setting(layout: Layout, key: str, raw: str) -> None:
         value = json.loads(raw)
     except ValueError:
         raise KitError(f"{raw!r} is not a value (use a number, true or false)") from None
-    if not _setting_ok(value, spec):
+    if not setting_ok(value, spec):
         raise KitError(f"{raw!r} is not allowed for {key}")
     conn = _conn(layout)
     try:

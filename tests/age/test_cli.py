@@ -12,7 +12,7 @@ from appliance import age
 
 from .helpers import require_age, run_with_terminal
 
-KIT = [sys.executable, "-m", "appliance.cli.main", "age"]
+KIT = [sys.executable, "-m", "kit", "age"]
 
 
 def kit(*args, input: bytes | None = None, cwd=None):
@@ -81,7 +81,7 @@ def test_passphrase_from_terminal_opens_with_age(tmp_path):
     src.write_bytes(b"from the terminal")
     enc = tmp_path / "p.age"
     code, tty = run_with_terminal(
-        [sys.executable, "-m", "appliance.cli.main", "age", "encrypt", "-p", "-o", str(enc), str(src)], ["pw 1", "pw 1"]
+        [sys.executable, "-m", "kit", "age", "encrypt", "-p", "-o", str(enc), str(src)], ["pw 1", "pw 1"]
     )
     assert code == 0, tty
     out = tmp_path / "out.txt"
@@ -92,7 +92,7 @@ def test_passphrase_from_terminal_opens_with_age(tmp_path):
 
 def test_passphrase_mismatch_on_terminal(tmp_path):
     code, tty = run_with_terminal(
-        [sys.executable, "-m", "appliance.cli.main", "age", "encrypt", "-p", "-o", str(tmp_path / "x.age"), "/etc/hostname"],
+        [sys.executable, "-m", "kit", "age", "encrypt", "-p", "-o", str(tmp_path / "x.age"), "/etc/hostname"],
         ["one", "two"],
     )
     assert code == 1 and b"kit: passphrases didn't match" in tty

@@ -22,7 +22,7 @@ from appliance.age.stream import CHUNK_SIZE, TAG_SIZE
 from .helpers import require_age
 
 K = CHUNK_SIZE
-KIT = [sys.executable, "-m", "appliance.cli.main", "age"]
+KIT = [sys.executable, "-m", "kit", "age"]
 
 
 @pytest.fixture(scope="module")
@@ -201,16 +201,16 @@ def test_kit_age_loads_only_the_age_command():
     # Start-up is part of every `kit age` run; the web app and the other
     # areas are not needed for it.
     probe = (
-        "import sys; from appliance.cli.main import build_parser\n"
+        "import sys; from kit.cli.main import build_parser\n"
         "build_parser(['age', 'encrypt', '-r', 'x']); print('\\n'.join(sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr
     imported = set(result.stdout.decode().split())
-    assert "appliance.age.cli" in imported
-    assert not imported & {"ui.app", "flask", "appliance.people", "sync.cli_kit", "appliance.age.random_access"}
+    assert "kit.cli.age" in imported
+    assert not imported & {"ui.app", "flask", "appliance.identities", "kit.cli.sync", "appliance.age.random_access"}
     # Without a light command, every area is still there (for `kit --help`).
     full = subprocess.run(
         [sys.executable, "-c", probe.replace("['age', 'encrypt', '-r', 'x']", "[]")], capture_output=True, timeout=120
     )
-    assert "sync.cli_kit" in full.stdout.decode().split()
+    assert "kit.cli.sync" in full.stdout.decode().split()

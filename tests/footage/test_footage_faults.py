@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from appliance.camera import CameraUnavailable, SimulatedCamera
-from appliance.footage import sealed_file, store
+from appliance import durable
+from appliance.footage import store
 from appliance.footage.recorder import RecordingFailed, SegmentRecorder
 
 from footage_probe import decode_all
@@ -79,7 +80,7 @@ def test_io_error_is_reported_and_earlier_segments_survive(tmp_path, identity, k
             raise OSError(errno.EIO, "Input/output error")
         return real_fsync(fd)
 
-    monkeypatch.setattr(sealed_file.os, "fsync", failing_fsync)
+    monkeypatch.setattr(durable.os, "fsync", failing_fsync)
     recorder = SegmentRecorder(SimulatedCamera(320, 240, realtime=False))
     directory = tmp_path / "r"
     errors, segments, summary = _run_until_error(recorder, directory, [identity.recipient])
@@ -150,7 +151,7 @@ def test_failure_before_start_returns_is_raised_not_called_back(tmp_path, identi
     def broken_fsync(fd):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(sealed_file.os, "fsync", broken_fsync)
+    monkeypatch.setattr(durable.os, "fsync", broken_fsync)
     called = []
     recorder = SegmentRecorder(SimulatedCamera(160, 96, realtime=False))
     with pytest.raises(RecordingFailed, match="cannot write footage"):

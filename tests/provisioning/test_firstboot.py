@@ -110,7 +110,7 @@ def test_bad_provisioning_file_stops_before_anything_and_says_why(kit_root: Path
     boot = kit_root / "boot/firmware"
     (boot / "lessonkit.toml").write_text('[hotspot]\ncountry = "Holland"\n')
     res = subprocess.run(
-        [sys.executable, "-m", "appliance.provisioning", "--root", str(kit_root), "--no-grow"],
+        [sys.executable, "-m", "kit", "firstboot", "--root", str(kit_root), "--no-grow"],
         capture_output=True, text=True,
     )
     assert res.returncode == 1
@@ -122,7 +122,7 @@ def test_bad_provisioning_file_stops_before_anything_and_says_why(kit_root: Path
     # IT fixes the file and powers on again: provisioning completes, error note gone.
     (boot / "lessonkit.toml").write_text('[hotspot]\ncountry = "NL"\n')
     res = subprocess.run(
-        [sys.executable, "-m", "appliance.provisioning", "--root", str(kit_root), "--no-grow"],
+        [sys.executable, "-m", "kit", "firstboot", "--root", str(kit_root), "--no-grow"],
         capture_output=True, text=True,
     )
     assert res.returncode == 0, res.stderr

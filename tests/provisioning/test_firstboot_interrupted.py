@@ -22,7 +22,7 @@ from .test_provisioning_file import GOOD
 
 def run_firstboot(root: Path, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "appliance.provisioning", "--root", str(root), "--no-grow"],
+        [sys.executable, "-m", "kit", "firstboot", "--root", str(root), "--no-grow"],
         capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
     )
 

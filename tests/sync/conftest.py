@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.catalogue import Catalogue
-from sync import testbed
+from tests.support import testbed
 from sync.server import kits
 
 

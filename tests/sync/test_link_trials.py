@@ -21,7 +21,8 @@ import psutil
 import pytest
 
 from appliance.catalogue import Catalogue
-from sync import protocol, testbed
+from sync import protocol
+from tests.support import testbed
 from sync.server import db, ingest
 
 from synctest_helpers import add_people

@@ -30,8 +30,11 @@ def test_an_unconfigured_kit_never_reports_a_failed_sync(tmp_path, monkeypatch):
     service = SyncService(tmp_path, cat, statuses.append, poll_s=0.01, read_net=lambda: up)
     service.start()
     service.trigger()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while service.unconfigured == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     service.stop()
+    assert service.unconfigured >= 1, "the trigger never reached the loop"
     assert statuses == [] and service.runs == 0
 
 

@@ -238,7 +238,7 @@ def test_kit_sync_cli_status_and_once(make_kit, ssh_server):
     kit = make_kit("kit-cli")
     add_people(kit.catalogue)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    kit_cmd = [sys.executable, "-m", "appliance.cli.main"]
+    kit_cmd = [sys.executable, "-m", "kit"]
     out = subprocess.run(kit_cmd + ["sync", "--once", "--data", str(kit.data_dir)],
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stderr

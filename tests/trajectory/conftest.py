@@ -27,7 +27,7 @@ def kit(tmp_path):
 @pytest.fixture(scope="session")
 def school_server():
     """A kit-server root behind a real sshd on loopback (the sync engineer's testbed)."""
-    from sync import testbed
+    from tests.support import testbed
 
     why = testbed.can_run()
     if why:

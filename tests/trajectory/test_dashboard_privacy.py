@@ -13,11 +13,11 @@ import pytest
 from appliance.audit import AuditLog
 from appliance.retention import Retention
 from appliance.trajectory import Trajectories
-from sync import testbed
+from tests.support import testbed
 from sync.agent import sync_once
 from sync.server import admin, ingest
 from sync.server.dashboard import create_app
-from ui.annotations import AnnotationStore
+from appliance.coding.annotations import AnnotationStore
 
 pytestmark = pytest.mark.network
 SECRETS = {

@@ -13,7 +13,7 @@ import pytest
 from appliance.trajectory import Trajectories
 from trajectory_kit import PASSPHRASES
 from ui import create_app
-from ui.annotations import AnnotationStore
+from appliance.coding.annotations import AnnotationStore
 from ui.config import TestingConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.cli.main import main
+from kit.cli.main import main
 from appliance.trajectory import Trajectories
 
 

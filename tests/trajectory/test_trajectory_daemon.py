@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 
 from appliance.catalogue import Catalogue
-from appliance.cli.main import main
-from appliance.people import create_person
+from kit.cli.main import main
+from appliance.identities import create_person
 from appliance.trajectory import Trajectories
-from tests.kit.daemon_process import Daemon, write_kit_toml
+from tests.daemon.daemon_process import Daemon, write_kit_toml
 from trajectory_kit import PASSPHRASES, WORK_FACTOR
 
 

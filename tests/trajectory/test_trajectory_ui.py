@@ -11,7 +11,7 @@ import pytest
 from appliance.trajectory import Trajectories
 from trajectory_kit import PASSPHRASES
 from ui import create_app
-from ui.annotations import AnnotationStore
+from appliance.coding.annotations import AnnotationStore
 from ui.config import TestingConfig
 
 CLASS = "klas-uniek-41b7 groep 7b"

@@ -13,7 +13,7 @@ from appliance.camera import SimulatedCamera
 from appliance.catalogue import Catalogue
 from appliance.config import KitConfig
 from appliance.daemon.controller import KitController
-from appliance.people import create_person
+from appliance.identities import create_person
 
 PASSPHRASES = {"Anna": "anna-correct-horse", "Bram": "bram-battery-staple", "Cor": "cor-tr0ub4dor-three"}
 WORK_FACTOR = 10

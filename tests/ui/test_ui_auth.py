@@ -196,7 +196,7 @@ def test_kit_admin_password_command(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (tmp_path / "pw").write_text("kort\n")
-    cmd = [sys.executable, "-m", "appliance.cli.main", "admin-password", "--data", str(data),
+    cmd = [sys.executable, "-m", "kit", "admin-password", "--data", str(data),
            "--password-file", str(tmp_path / "pw")]
     short = subprocess.run(cmd, capture_output=True, text=True)
     assert short.returncode == 1 and short.stderr.startswith("kit: ") and "Traceback" not in short.stderr

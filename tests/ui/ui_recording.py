@@ -16,7 +16,7 @@ from appliance import age
 from appliance.camera import SimulatedCamera
 from appliance.catalogue import Catalogue
 from appliance.footage.recorder import SegmentRecorder
-from appliance.people import create_person
+from appliance.identities import create_person
 
 PASSPHRASES = {
     "Anna": "anna-correct-horse",

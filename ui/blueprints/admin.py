@@ -22,16 +22,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 MIN_PASSPHRASE = 10
 
 
-def catalogue_rw() -> Any:
-    cat = current_app.extensions.get("kit_catalogue_rw")
-    if cat is None:
-        from appliance.catalogue import Catalogue
-
-        cat = Catalogue(current_app.config["DATA_DIR"] / "catalogue.db")
-        current_app.extensions["kit_catalogue_rw"] = cat
-    return cat
-
-
 @bp.get("/login")
 def login() -> Any:
     return render_template("admin_login.html", error=None)
@@ -63,15 +53,15 @@ def login_post() -> Any:
 @bp.get("/")
 @web.admin_required
 def index() -> Any:
-    cat = catalogue_rw()
+    cat = web.catalogue()
     return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
-                           settings=web.catalogue().settings(), message=request.args.get("done"), error=None)
+                           settings=web.catalogue().all_settings(), message=request.args.get("done"), error=None)
 
 
 def _page_with_error(message: str, status: int = 400) -> Any:
-    cat = catalogue_rw()
+    cat = web.catalogue()
     return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
-                           settings=web.catalogue().settings(), message=None, error=message), status
+                           settings=web.catalogue().all_settings(), message=None, error=message), status
 
 
 @bp.post("/people")
@@ -86,10 +76,10 @@ def add_person() -> Any:
         return _page_with_error(_("The passphrase needs at least %(n)s characters.", n=MIN_PASSPHRASE))
     if passphrase != again:
         return _page_with_error(_("The two passphrases differ."))
-    from appliance.people import create_person
+    from appliance.identities import create_person
 
     try:
-        create_person(current_app.config["DATA_DIR"], catalogue_rw(), name, role, passphrase)
+        create_person(current_app.config["DATA_DIR"], web.catalogue(), name, role, passphrase)
     except KitError as exc:
         return _page_with_error(str(exc))
     return redirect(url_for("admin.index", done="person"))
@@ -99,7 +89,7 @@ def add_person() -> Any:
 @web.admin_required
 def assign() -> Any:
     try:
-        catalogue_rw().assign(request.form.get("teacher", ""), request.form.get("coach", ""))
+        web.catalogue().assign(request.form.get("teacher", ""), request.form.get("coach", ""))
     except KitError as exc:
         return _page_with_error(str(exc))
     return redirect(url_for("admin.index", done="assignment"))
@@ -116,7 +106,7 @@ def settings() -> Any:
         value = json.loads(raw)
     except ValueError:
         value = raw
-    catalogue_rw().set_setting(key, value)
+    web.catalogue().set_setting(key, value)
     return redirect(url_for("admin.index", done="setting"))
 
 

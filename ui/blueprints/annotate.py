@@ -11,8 +11,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from appliance.errors import KitError
 from ui import web
-from ui.stats_sharing import StatsSharing
-from ui.annotations import GRID_COLS, GRID_ROWS, AnnotationError, make_clip, make_code
+from appliance.coding.stats_sharing import StatsSharing
+from appliance.coding.annotations import GRID_COLS, GRID_ROWS, AnnotationError, make_clip, make_code
 from ui.blueprints.library import format_duration
 from ui.i18n import gettext as _
 
@@ -32,9 +32,7 @@ def sharing() -> StatsSharing:
     """The teacher's statistics opt-in (writes outbox events: the read-write catalogue)."""
     found = current_app.extensions.get("kit_stats_sharing")
     if found is None:
-        from ui.blueprints.admin import catalogue_rw
-
-        found = current_app.extensions["kit_stats_sharing"] = StatsSharing(catalogue_rw())
+        found = current_app.extensions["kit_stats_sharing"] = StatsSharing(web.catalogue())
     return found
 
 

@@ -16,7 +16,7 @@ from ui import web
 from ui.blueprints import annotate, live
 from ui.blueprints.auth import UnlockRefused, try_unlock
 from ui.openapi import SPEC
-from ui.statistics import lesson_statistics
+from appliance.coding.statistics import lesson_statistics
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -99,7 +99,7 @@ def recordings() -> Any:
 @web.person_required
 def recording(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
-    return jsonify({**recording_json(rec), "bookmarks": web.catalogue().bookmarks(rec.id)})
+    return jsonify({**recording_json(rec), "bookmarks": web.catalogue().bookmark_offsets(rec.id)})
 
 
 @bp.get("/recordings/<recording_id>/annotations")

@@ -32,7 +32,7 @@ def favicon() -> Any:
 
 @bp.get("/unlock")
 def unlock() -> Any:
-    return render_template("unlock.html", people=web.catalogue().people(), error=None,
+    return render_template("unlock.html", people=web.catalogue().person_views(), error=None,
                            chosen=request.args.get("person"), next=_safe_next(request.args.get("next")))
 
 
@@ -52,13 +52,13 @@ class UnlockRefused(Exception):
 def try_unlock(person_id: str, passphrase: str) -> None:
     """Unwrap the person's identity into the current session, or raise UnlockRefused."""
     throttle = current_app.extensions["kit_throttle"]
-    person = web.catalogue().person(person_id) if PERSON_ID_RE.match(person_id or "") else None
+    person = web.catalogue().person_view(person_id) if PERSON_ID_RE.match(person_id or "") else None
     client_key = f"client:{request.remote_addr}"
     person_key = f"person:{person_id}"
     wait = throttle.wait_s(person_key, client_key)
     if wait > 0:
         raise UnlockRefused(429, _("Too many wrong passphrases. Wait %(s)s seconds and try again.", s=int(wait + 0.999)))
-    path = current_app.config["DATA_DIR"] / "identities" / f"{person_id}.age"
+    path = current_app.config["KIT_PATHS"].identity(person_id)
     if person is None or not path.exists():
         throttle.failure(client_key)
         raise UnlockRefused(401, _("Choose your name from the list."))
@@ -87,7 +87,7 @@ def unlock_post() -> Any:
     try:
         try_unlock(person_id, request.form.get("passphrase", ""))
     except UnlockRefused as refused:
-        page = render_template("unlock.html", people=web.catalogue().people(), error=str(refused),
+        page = render_template("unlock.html", people=web.catalogue().person_views(), error=str(refused),
                                chosen=person_id, next=_safe_next(request.form.get("next")))
         return page, refused.status
     offer_browser_time(request.form.get("browser_time"))
@@ -141,6 +141,6 @@ def key_backup() -> Any:
     from flask import send_file
 
     session = web.current_session()
-    path = current_app.config["DATA_DIR"] / "identities" / f"{session.person_id}.age"
+    path = current_app.config["KIT_PATHS"].identity(session.person_id)
     return send_file(path, mimetype="application/octet-stream", as_attachment=True,
                      download_name=f"{session.person_name}-key.age", max_age=0)

@@ -15,7 +15,7 @@ from appliance import age
 from ui import web
 from ui.blueprints.annotate import load
 from ui.blueprints.player import recording_dir, serve_concatenated
-from ui.exports import csv_text, eaf, encrypt_stream, webvtt
+from appliance.coding.exports import csv_text, eaf, encrypt_stream, webvtt
 from ui.i18n import gettext as _
 from ui.media import clip_parts, concatenated
 
@@ -52,7 +52,7 @@ def _clip(rec: Any, clip_id: str) -> dict[str, Any]:
 def clip_mp4(recording_id: str, clip_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     clip = _clip(rec, clip_id)
-    parts = clip_parts(web.catalogue().segments(rec.id), clip["in"], clip["out"])
+    parts = clip_parts(web.catalogue().segment_views(rec.id), clip["in"], clip["out"])
     return serve_concatenated(rec, parts, f"{rec.id}-{clip['kind']}-{int(clip['in'])}.mp4")
 
 
@@ -61,7 +61,7 @@ def clip_mp4(recording_id: str, clip_id: str) -> Any:
 def clip_age(recording_id: str, clip_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     clip = _clip(rec, clip_id)
-    parts = clip_parts(web.catalogue().segments(rec.id), clip["in"], clip["out"])
+    parts = clip_parts(web.catalogue().segment_views(rec.id), clip["in"], clip["out"])
     try:
         size, view = concatenated(recording_dir(rec.id), rec, parts, web.identities(),
                                   current_app.extensions["kit_sizes"])

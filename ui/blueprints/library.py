@@ -56,7 +56,8 @@ def format_started(started_at: str, locale: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """>>> format_duration(3725)
+    """
+    >>> format_duration(3725)
     '1:02:05'
     """
     s = int(round(seconds))

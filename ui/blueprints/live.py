@@ -27,7 +27,7 @@ def controller() -> Any:
 
 
 def may_start() -> bool:
-    assignment = web.catalogue().assignment()
+    assignment = web.catalogue().assignment_ids()
     return assignment is not None and web.current_session().person_id in assignment
 
 
@@ -40,7 +40,7 @@ def live_status() -> dict[str, Any]:
     if status.get("state") == "cannot_record" and status.get("message"):
         status["reason"] = status["message"]
     rec_id = status.get("recording_id")
-    rec = web.catalogue().recording(rec_id) if rec_id else None
+    rec = web.catalogue().recording_view(rec_id) if rec_id else None
     status["watchable"] = bool(rec and rec.is_for(web.current_session().recipient))
     if rec_id and not status["watchable"]:
         status["recording_id"] = None  # someone else's lesson: not even its id

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from appliance import age
+from appliance.footage.store import open_segment, segment_name
 from ui import web
 from ui.blueprints.library import format_duration, format_started
 from ui.i18n import gettext as _
@@ -23,9 +24,7 @@ from ui.media import (
     concatenated,
     hls_playlist,
     media_segments,
-    open_segment,
     parse_range,
-    segment_filename,
     stream_range,
 )
 
@@ -33,7 +32,7 @@ bp = Blueprint("player", __name__)
 
 
 def recording_dir(recording_id: str) -> Any:
-    return current_app.config["DATA_DIR"] / "recordings" / recording_id
+    return current_app.config["KIT_PATHS"].recording(recording_id)
 
 
 @bp.get("/recordings/<recording_id>")
@@ -48,7 +47,7 @@ def page(recording_id: str) -> Any:
         started=format_started(rec.started_at, web.g.locale),
         duration=format_duration(rec.duration_s),
         doc=doc,
-        bookmarks_json=json.dumps(web.catalogue().bookmarks(rec.id)),
+        bookmarks_json=json.dumps(web.catalogue().bookmark_offsets(rec.id)),
         fps=current_app.config["KIT"].fps,
         live=rec.state == "recording",
     )
@@ -58,7 +57,7 @@ def page(recording_id: str) -> Any:
 @web.person_required
 def playlist(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
-    text = hls_playlist(web.catalogue().segments(rec.id), live=rec.state == "recording")
+    text = hls_playlist(web.catalogue().segment_views(rec.id), live=rec.state == "recording")
     return Response(text, mimetype="application/vnd.apple.mpegurl")
 
 
@@ -73,13 +72,13 @@ def init_segment(recording_id: str) -> Any:
 @web.person_required
 def media_segment(recording_id: str, idx: int) -> Any:
     rec = web.owned_recording(recording_id)
-    if idx < 1 or web.catalogue().segment(rec.id, idx) is None:
+    if idx < 1 or web.catalogue().segment_view(rec.id, idx) is None:
         abort(404)
     return _serve_part(rec.id, idx, "video/iso.segment")
 
 
 def _serve_part(recording_id: str, idx: int, mimetype: str) -> Response:
-    path = recording_dir(recording_id) / segment_filename(idx)
+    path = recording_dir(recording_id) / segment_name(idx)
     if not path.is_file():
         abort(404)
     try:
@@ -130,7 +129,7 @@ def serve_concatenated(rec: Any, parts: list[int], filename: str | None) -> Resp
 @web.person_required
 def full(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
-    parts = [0, *(s.idx for s in media_segments(web.catalogue().segments(rec.id)))]
+    parts = [0, *(s.idx for s in media_segments(web.catalogue().segment_views(rec.id)))]
     name = f"{rec.id}.mp4" if request.args.get("download") else None
     return serve_concatenated(rec, parts, name)
 

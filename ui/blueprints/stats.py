@@ -10,7 +10,8 @@ from markupsafe import Markup
 from ui import web
 from ui.blueprints.annotate import load, sharing
 from ui.i18n import gettext as _
-from ui.statistics import COLOURS, WINDOW_S, bar_chart, lesson_statistics, timeline_chart
+from appliance.coding.statistics import WINDOW_S, lesson_statistics
+from ui.charts import COLOURS, bar_chart, timeline_chart
 
 bp = Blueprint("stats", __name__)
 

@@ -55,7 +55,6 @@ def status() -> Any:
 def sync_now() -> Any:
     from sync.agent import config as sync_config
     from sync.agent.config import SyncPaths
-    from sync.agent.service import running
 
     from ui.blueprints.admin import _page_with_error
 
@@ -64,7 +63,7 @@ def sync_now() -> Any:
         sync_config.load(SyncPaths(data_dir))
     except (sync_config.NotConfigured, KeyError, TypeError, ValueError):
         return _page_with_error(_("Sync is not set up on this kit: no school server has been configured."), 409)
-    service = running(data_dir)
+    service = current_app.extensions.get("kit_sync")
     if service is None:
         return _page_with_error(_("The sync service is not running on this kit; it starts with kit run."), 503)
     service.trigger()

@@ -1,0 +1,110 @@
+"""Per-lesson statistics for the school server, only where the teacher opted in.
+
+Only counts leave the kit (``stats.lesson``): how many instructions,
+questions and feedback codes, questions per category, positive and negative
+feedback, pearls and puzzles, and the lesson's duration — the numbers the
+statistics page shows. Never a text, the time of a code, or anything else
+from the annotations document.
+
+The choice is per recording, and only the recording's teacher makes it
+(``ui/blueprints/stats.py`` checks that). It lives in the catalogue table
+``stats_sharing``: ``opted_in`` 1 or 0 once the teacher chose, NULL to follow
+the synced setting ``stats_opt_in_default`` (absent: off); ``sent`` is the
+payload last queued, so a save that changes no number queues nothing.
+Switching off queues ``stats.withdrawn``, on which the server drops the
+numbers it holds for that lesson.
+
+>>> doc = {"codes": [{"t": 1, "kind": "question", "category": 2},
+...                  {"t": 2, "kind": "feedback", "valence": "positive", "level": "content"}],
+...        "clips": [{"in": 0, "out": 5, "kind": "pearl"}], "notes": "not shared"}
+>>> p = payload("r1", doc, 120)
+>>> sorted(p), p["counts"]["question_cat2"], p["counts"]["feedback_positive"], p["counts"]["pearls"]
+(['counts', 'duration_s', 'opted_in', 'recording_id'], 1, 1, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from appliance.coding.statistics import lesson_statistics
+
+log = logging.getLogger("appliance.coding.stats_sharing")
+
+DEFAULT_SETTING = "stats_opt_in_default"
+_TABLE = """CREATE TABLE IF NOT EXISTS stats_sharing (
+    recording_id TEXT PRIMARY KEY, opted_in INTEGER, changed_at TEXT, sent TEXT)"""
+
+
+def payload(recording_id: str, doc: dict[str, Any], duration_s: float) -> dict[str, Any]:
+    """The ``stats.lesson`` payload: counts over the whole lesson, nothing else."""
+    s = lesson_statistics(doc, duration_s)
+    counts = dict(s["counts"])
+    counts.update({f"question_cat{cat}": n for cat, n in s["questions"].items()})
+    counts.update(feedback_positive=s["feedback"]["positive"], feedback_negative=s["feedback"]["negative"],
+                  pearls=s["pearls"], puzzles=s["puzzles"])
+    return {"recording_id": recording_id, "opted_in": True, "duration_s": round(float(duration_s), 1),
+            "counts": counts}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StatsSharing:
+    """The teacher's choice per recording and the outbox events that follow it."""
+
+    def __init__(self, catalogue: Any) -> None:
+        self.catalogue = catalogue
+        with catalogue.transaction() as db:
+            db.execute(_TABLE)
+
+    def _row(self, recording_id: str) -> dict | None:
+        return self.catalogue.query_one(
+            "SELECT opted_in, sent FROM stats_sharing WHERE recording_id = ?", (recording_id,))
+
+    def _default(self) -> bool:
+        return self.catalogue.get_setting(DEFAULT_SETTING, False) is True
+
+    def is_shared(self, recording_id: str) -> bool:
+        row = self._row(recording_id)
+        if row is None or row["opted_in"] is None:
+            return self._default()
+        return bool(row["opted_in"])
+
+    def choose(self, recording_id: str, share: bool, doc: dict[str, Any], duration_s: float) -> None:
+        """The teacher's switch: on queues the current counts, off queues a withdrawal."""
+        with self.catalogue.transaction() as db:
+            was = self.is_shared(recording_id)
+            sent = None
+            if share:
+                data = payload(recording_id, doc, duration_s)
+                self.catalogue.emit("stats.lesson", data)
+                sent = json.dumps(data, sort_keys=True)
+            elif was or (self._row(recording_id) or {}).get("sent"):
+                self.catalogue.emit("stats.withdrawn", {"recording_id": recording_id, "opted_in": False})
+            db.execute(
+                "INSERT INTO stats_sharing (recording_id, opted_in, changed_at, sent) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(recording_id) DO UPDATE SET opted_in = excluded.opted_in, "
+                "changed_at = excluded.changed_at, sent = excluded.sent",
+                (recording_id, int(share), _now(), sent))
+
+    def saved(self, recording_id: str, doc: dict[str, Any], duration_s: float) -> bool:
+        """After the annotations were saved: queue new counts if shared and changed."""
+        if not self.is_shared(recording_id):
+            return False
+        data = payload(recording_id, doc, duration_s)
+        encoded = json.dumps(data, sort_keys=True)
+        with self.catalogue.transaction() as db:
+            row = self._row(recording_id)
+            if row is not None and row["sent"] == encoded:
+                return False
+            self.catalogue.emit("stats.lesson", data)
+            # opted_in stays NULL when the school's default decided.
+            db.execute(
+                "INSERT INTO stats_sharing (recording_id, opted_in, changed_at, sent) VALUES (?, NULL, ?, ?) "
+                "ON CONFLICT(recording_id) DO UPDATE SET sent = excluded.sent",
+                (recording_id, _now(), encoded))
+        return True

@@ -1,0 +1,66 @@
+"""A person's key on the kit: an X25519 identity stored only wrapped with their passphrase.
+
+The private key never touches the disk in the clear: it is generated in
+memory, wrapped (scrypt, exactly what ``age -p`` writes) and saved as
+``DATA/identities/<person-id>.age``. Only the public ``age1…`` recipient
+goes into the catalogue. Asking for the passphrase is the caller's job (the
+command line, the review app); this module never prompts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from appliance import age
+from appliance.catalogue import Catalogue
+from appliance.catalogue.people import new_person_id, normal_name
+from appliance.durable import write_atomic
+from appliance.errors import KitError
+from appliance.paths import KitPaths
+from appliance.sealed import partial_path
+
+MIN_PASSPHRASE = 8
+
+LOSS_WARNING = (
+    "Keep this passphrase safe: it is the only way to open {name}'s recordings. "
+    "Nobody can recover it; if it is lost, the footage is lost."
+)
+
+
+def check_passphrase(passphrase: str) -> None:
+    """
+    >>> check_passphrase("short")
+    Traceback (most recent call last):
+    ...
+    appliance.errors.KitError: the passphrase is too short (at least 8 characters)
+    """
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise KitError(f"the passphrase is too short (at least {MIN_PASSPHRASE} characters)")
+
+
+def save_wrapped_identity(paths: KitPaths, person_id: str, wrapped: bytes) -> Path:
+    path = paths.identity(person_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    write_atomic(path, wrapped, mode=0o600, temp=partial_path(path))
+    return path
+
+
+def create_person(
+    data_dir: Path, catalogue: Catalogue, name: str, role: str, passphrase: str,
+    work_factor: int | None = None,
+) -> dict:
+    """Create the identity, save it wrapped, register the person; returns the person row."""
+    check_passphrase(passphrase)
+    name = normal_name(name)
+    catalogue.check_name_free(name)  # before scrypt's second of work
+    person_id = new_person_id()
+    identity = age.generate_identity()
+    kwargs = {"work_factor": work_factor} if work_factor else {}
+    path = save_wrapped_identity(KitPaths(data_dir), person_id, age.wrap_identity(identity, passphrase, **kwargs))
+    try:
+        return catalogue.add_person(name, role, str(identity.recipient), person_id=person_id)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

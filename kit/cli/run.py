@@ -1,0 +1,37 @@
+"""``kit run``: the appliance itself (recorder, button, LEDs, review page, sync)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from kit.cli.data_option import add_data_option, data_dir_from
+from appliance.config import KitConfig
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run the kit (the long-running process)")
+    parser.add_argument("--simulate", action="store_true",
+                        help="simulated camera and button (any computer)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="review page port (default 8080 with --simulate, else 80)")
+    parser.add_argument("--demo", action="store_true",
+                        help="create and assign a demo teacher and coach")
+    parser.add_argument("--no-review", action="store_true",
+                        help="do not serve the review page (recorder and controls only)")
+    add_data_option(parser)
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kit.run import run
+
+    logging.basicConfig(
+        level=os.environ.get("KIT_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    config = KitConfig.load(data_dir_from(args, simulate=args.simulate),
+                            simulate=args.simulate or None, port=args.port,
+                            serve_review=False if args.no_review else None)
+    return run(config, demo=args.demo)

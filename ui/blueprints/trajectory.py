@@ -1,0 +1,353 @@
+"""Coaching trajectories in the review app: the timeline, preparing a review
+meeting (clips with the pearls:puzzles balance, action points), the
+before-recording checklist, retention countdowns, deleting one's own
+recordings and the audit log.
+
+Only the teacher and the coach of a trajectory see it (others get 404, the
+admin 403). Everything personal is read from and written to age documents
+with the unlocked person's key; the catalogue gets states and dates only.
+The audit log is written by :mod:`ui.audit_hook`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from typing import Any, Iterator
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+
+from appliance.audit import AuditLog
+from appliance.errors import KitError
+from appliance.retention import WARN_DAYS, CannotDelete, Retention, days_left
+from appliance.trajectory import METHODS, Trajectories
+from appliance.trajectory.states import DEFAULT_RECORDINGS, MAX_RECORDINGS, MIN_RECORDINGS, advance, InvalidTransition
+from appliance.trajectory.store import position
+from ui import web
+from ui.blueprints.library import format_duration, format_started
+from ui.i18n import gettext as _
+
+log = logging.getLogger("kit.ui.trajectory")
+bp = Blueprint("trajectory", __name__, url_prefix="/trajectories")
+
+#: Actions offered as buttons, in this order, when the state machine allows them.
+BUTTONS = ("intake", "review", "close", "pause", "resume", "stop")
+
+
+# -- plumbing ---------------------------------------------------------------------
+
+def trajectories() -> Trajectories:
+    return Trajectories(web.catalogue(), current_app.config["DATA_DIR"])
+
+
+def retention() -> Retention:
+    return Retention(web.catalogue(), current_app.config["DATA_DIR"])
+
+
+def audit() -> AuditLog:
+    return AuditLog(web.catalogue(), current_app.config["DATA_DIR"])
+
+
+def _mine(trajectory_id: str) -> dict:
+    """The trajectory if the unlocked person is its teacher or coach; 404 otherwise."""
+    row = trajectories().get(trajectory_id) if len(trajectory_id) <= 64 else None
+    me = web.current_session().person_id
+    if row is None or me not in (row["teacher_id"], row["coach_id"]):
+        abort(404)
+    return row
+
+
+@contextlib.contextmanager
+def _saving() -> Iterator[None]:
+    """A user's mistake is a 400 with its one line; a full or broken card a 503.
+
+    Encrypted documents are replaced atomically, so after either the previous
+    version is still in place.
+    """
+    try:
+        yield
+    except KitError as exc:
+        abort(400, description=str(exc))
+    except OSError as exc:
+        abort(503, description=_("Could not save (%(why)s); nothing was changed.", why=exc.strerror or exc))
+
+
+def _back(trajectory_id: str, anchor: str = "") -> Any:
+    return redirect(url_for("trajectory.page", trajectory_id=trajectory_id) + anchor)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def retention_info(until: str | None, now: dt.datetime | None = None) -> dict[str, Any]:
+    left = days_left(until, now or _now())
+    return {"days": left, "warn": left is not None and left <= WARN_DAYS}
+
+
+def balance(clips: list[dict]) -> dict[str, Any]:
+    """Pearls and puzzles among chosen clips, against the norm of about 2:1.
+
+    >>> balance([{"kind": "pearl"}, {"kind": "pearl"}, {"kind": "puzzle"}])["met"]
+    True
+    >>> balance([{"kind": "puzzle"}])["met"]
+    False
+    """
+    pearls = sum(1 for c in clips if c.get("kind") == "pearl")
+    puzzles = sum(1 for c in clips if c.get("kind") == "puzzle")
+    met = puzzles > 0 and 1.5 <= pearls / puzzles <= 2.5
+    return {"pearls": pearls, "puzzles": puzzles, "met": met}
+
+
+# -- pages --------------------------------------------------------------------------
+
+@bp.get("")
+@web.person_required
+def index() -> Any:
+    me = web.current_session()
+    store = trajectories()
+    store.advance_recorded()
+    person = web.catalogue().person_view(me.person_id)
+    rows = store.list(me.person_id)
+    names = {p.id: p.name for p in web.catalogue().person_views()}
+    now = _now()
+    recordings = [
+        {"rec": r, "started": format_started(r.started_at, g.locale), "duration": format_duration(r.duration_s),
+         "retention": retention_info(r.retention_until, now), "mine": r.teacher_id == me.person_id}
+        for r in web.catalogue().recordings_for(me.recipient)
+    ]
+    partners = [p for p in web.catalogue().person_views() if person and p.role != person.role]
+    soon = sum(1 for r in recordings if r["retention"]["warn"])
+    return render_template("trajectory_list.html", rows=rows, names=names, me=person, partners=partners, soon=soon,
+                           methods=METHODS, recordings=recordings, default_count=DEFAULT_RECORDINGS,
+                           counts=range(MIN_RECORDINGS, MAX_RECORDINGS + 1), warn_days=WARN_DAYS)
+
+
+@bp.post("")
+@web.person_required
+def create() -> Any:
+    me = web.current_session()
+    person = web.catalogue().person_view(me.person_id)
+    other = request.form.get("partner", "")
+    if person is None:
+        abort(404)
+    teacher, coach = (me.person_id, other) if person.role == "teacher" else (other, me.person_id)
+    try:
+        count = int(request.form.get("planned_recordings", DEFAULT_RECORDINGS))
+    except ValueError:
+        abort(400, description=_("The number of recordings must be 1 to 5."))
+    with _saving():
+        row = trajectories().create(teacher, coach, method=request.form.get("method", "beeldcoaching"),
+                                    planned_recordings=count,
+                                    learning_question=request.form.get("learning_question", ""))
+    return _back(row["id"])
+
+
+@bp.get("/<trajectory_id>")
+@web.person_required
+def page(trajectory_id: str) -> Any:
+    store = trajectories()
+    store.advance_recorded()
+    row = _mine(trajectory_id)
+    doc = store.private(trajectory_id, web.identities())
+    names = {p.id: p.name for p in web.catalogue().person_views()}
+    now = _now()
+    recordings = store.recordings(trajectory_id)
+    receipts = retention().receipts_for_trajectory(trajectory_id)
+    events = store.events(trajectory_id)
+    pos = position(row)
+    clips = _clips_by_id(recordings)
+    steps = []
+    for step in range(0, row["planned_recordings"] + 1):
+        meeting = doc["meetings"].get(str(step), {"clips": [], "action_points": []})
+        meeting = dict(meeting, shown=[dict(c, **clips.get((c["recording_id"], c["clip_id"]), {"gone": True}))
+                                       for c in meeting["clips"]])
+        steps.append({
+            "step": step,
+            "recordings": [dict(r, started=format_started(r["started_at"], g.locale),
+                                duration=format_duration(r["duration_s"]),
+                                retention=retention_info(r["retention_until"], now))
+                           for r in recordings if r["step"] == step],
+            "deleted": [r for r in receipts if r["step"] == step],
+            "meeting": meeting,
+            "balance": balance(meeting["clips"]),
+        })
+        steps[-1]["status"] = _step_status(step, events, bool(steps[-1]["recordings"] or steps[-1]["deleted"]),
+                                           pos.expects_recording)
+    allowed = [a for a in BUTTONS if _allowed(pos, a)]
+    return render_template("trajectory.html", t=row, doc=doc, steps=steps, names=names, allowed=allowed,
+                           events=events, expects=pos.expects_recording,
+                           confirmations=store.checklist_confirmations(trajectory_id),
+                           is_teacher=web.current_session().person_id == row["teacher_id"])
+
+
+def _clips_by_id(recordings: list[dict]) -> dict[tuple[str, str], dict]:
+    """(recording id, clip id) -> what the timeline shows of a clip (from the encrypted annotations)."""
+    annotations = current_app.extensions["kit_annotations"]
+    out = {}
+    for rec in recordings:
+        try:
+            doc = annotations.load(rec["recording_id"], web.identities())
+        except Exception as exc:  # a damaged annotation file must not hide the trajectory
+            log.warning("annotations of %s unreadable: %s", rec["recording_id"], type(exc).__name__)
+            continue
+        for clip in doc["clips"]:
+            out[(rec["recording_id"], clip["id"])] = {
+                "title": clip.get("title", ""), "step": rec["step"],
+                "range": f"{format_duration(clip['in'])}–{format_duration(clip['out'])}"}
+    return out
+
+
+def _allowed(pos: Any, action: str) -> bool:
+    try:
+        advance(pos, action)
+        return True
+    except InvalidTransition:
+        return False
+
+
+def _step_status(step: int, events: list[dict], has_recording: bool, expects: int | None) -> str:
+    """'reviewed', 'recorded', 'next' or '' (still planned) for the timeline."""
+    if step > 0 and any(e["action"] == "review" and e["step"] == step for e in events):
+        return "reviewed"
+    if has_recording:
+        return "recorded"
+    return "next" if step == expects else ""
+
+
+@bp.post("/<trajectory_id>/act")
+@web.person_required
+def act(trajectory_id: str) -> Any:
+    _mine(trajectory_id)
+    action = request.form.get("action", "")
+    with _saving():
+        if action == "activate":
+            trajectories().activate(trajectory_id)
+        elif action in BUTTONS:
+            trajectories().act(trajectory_id, action)
+        else:
+            abort(400)
+    return _back(trajectory_id)
+
+
+@bp.post("/<trajectory_id>/question")
+@web.person_required
+def question(trajectory_id: str) -> Any:
+    _mine(trajectory_id)
+    with _saving():
+        trajectories().set_learning_question(trajectory_id, web.identities(),
+                                             request.form.get("learning_question", ""))
+    return _back(trajectory_id)
+
+
+@bp.post("/<trajectory_id>/checklist")
+@web.person_required
+def checklist(trajectory_id: str) -> Any:
+    row = _mine(trajectory_id)
+    if web.current_session().person_id != row["teacher_id"]:
+        abort(403, description=_("Only the teacher confirms the checklist for a class."))
+    if request.form.get("out_of_frame") != "yes":
+        abort(400, description=_("Tick the checklist item to confirm it."))
+    with _saving():
+        trajectories().confirm_checklist(trajectory_id, web.identities(), request.form.get("class_label", ""),
+                                         request.form.get("note", ""))
+    return _back(trajectory_id, "#checklist")
+
+
+@bp.get("/<trajectory_id>/meetings/<int:step>")
+@web.person_required
+def meeting(trajectory_id: str, step: int) -> Any:
+    row = _mine(trajectory_id)
+    if not 1 <= step <= row["planned_recordings"]:
+        abort(404)
+    store = trajectories()
+    doc = store.private(trajectory_id, web.identities())
+    meeting_doc = doc["meetings"].get(str(step), {"clips": [], "action_points": []})
+    chosen = {(c["recording_id"], c["clip_id"]) for c in meeting_doc["clips"]}
+    annotations = current_app.extensions["kit_annotations"]
+    candidates = []
+    for rec in store.recordings(trajectory_id):
+        try:
+            clips = annotations.load(rec["recording_id"], web.identities())["clips"]
+        except Exception as exc:  # a damaged annotation file must not hide the others
+            log.warning("annotations of %s unreadable: %s", rec["recording_id"], type(exc).__name__)
+            continue
+        for clip in clips:
+            candidates.append({"recording": rec, "step": rec["step"], "clip": clip,
+                               "chosen": (rec["recording_id"], clip["id"]) in chosen,
+                               "range": f"{format_duration(clip['in'])}–{format_duration(clip['out'])}"})
+    return render_template("trajectory_meeting.html", t=row, step=step, meeting=meeting_doc,
+                           candidates=candidates, balance=balance(meeting_doc["clips"]))
+
+
+@bp.post("/<trajectory_id>/meetings/<int:step>/clips")
+@web.person_required
+def choose_clips(trajectory_id: str, step: int) -> Any:
+    _mine(trajectory_id)
+    store = trajectories()
+    annotations = current_app.extensions["kit_annotations"]
+    wanted = set(request.form.getlist("clip"))
+    chosen = []
+    with _saving():
+        for rec in store.recordings(trajectory_id):
+            for clip in annotations.load(rec["recording_id"], web.identities())["clips"]:
+                if f"{rec['recording_id']}/{clip['id']}" in wanted:
+                    chosen.append({"recording_id": rec["recording_id"], "clip_id": clip["id"],
+                                   "kind": clip["kind"]})
+        store.choose_clips(trajectory_id, step, web.identities(), chosen)
+    return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step))
+
+
+@bp.post("/<trajectory_id>/meetings/<int:step>/actions")
+@web.person_required
+def add_action(trajectory_id: str, step: int) -> Any:
+    _mine(trajectory_id)
+    with _saving():
+        trajectories().add_action_point(trajectory_id, step, web.identities(), request.form.get("text", ""))
+    return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step) + "#actions")
+
+
+@bp.post("/recordings/<recording_id>/delete")
+@web.person_required
+def delete_recording(recording_id: str) -> Any:
+    rec = web.owned_recording(recording_id)
+    me = web.current_session()
+    if me.person_id != rec.teacher_id:
+        abort(403, description=_("Only the teacher of a recording can delete it."))
+    if request.form.get("confirm") != "yes":
+        abort(400, description=_("Tick the box to confirm that the recording should be deleted."))
+    try:
+        retention().delete(rec.id, "teacher_request", by_person=me.person_id)
+    except CannotDelete as exc:
+        abort(409, description=str(exc))
+    except OSError as exc:  # the receipt stays pending; housekeeping finishes the deletion
+        abort(503, description=_("Could not delete everything yet (%(why)s); the kit will finish it.",
+                                 why=exc.strerror or exc))
+    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/trajectories")
+                    else url_for("trajectory.index"))
+
+
+@bp.get("/audit")
+@web.person_required
+def my_audit() -> Any:
+    """Every entry about recordings the unlocked person shares with a teacher or coach."""
+    me = web.current_session()
+    pairs = {tuple(sorted(r.recipients)) for r in web.catalogue().recordings_for(me.recipient)}
+    store = trajectories()
+    pairs |= {tuple(sorted(store.recipients(t))) for t in store.list(me.person_id)}
+    log_ = audit()
+    entries = sorted((e for pair in pairs for e in log_.entries(list(pair), web.identities())),
+                     key=lambda e: e.get("at") or "", reverse=True)
+    names = {p.id: p.name for p in web.catalogue().person_views()}
+    return render_template("trajectory_audit.html", t=None, entries=entries, names=names)
+
+
+@bp.get("/<trajectory_id>/audit")
+@web.person_required
+def audit_page(trajectory_id: str) -> Any:
+    row = _mine(trajectory_id)
+    store = trajectories()
+    entries = audit().entries(store.recipients(row), web.identities())
+    names = {p.id: p.name for p in web.catalogue().person_views()}
+    return render_template("trajectory_audit.html", t=row, entries=list(reversed(entries)), names=names)
