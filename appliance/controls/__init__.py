@@ -44,6 +44,12 @@ class Controls:
         self.green_player = PatternPlayer(self.green)
         self._press_lock = threading.Lock()
 
+    def bind(self, *, short_press: Any = None, hold_stop: Any = None, hold_shutdown: Any = None) -> None:
+        """Connect the three button gestures to what they do (the controller's actions)."""
+        self.gestures.on_short_press = short_press
+        self.gestures.on_hold_stop = hold_stop
+        self.gestures.on_hold_shutdown = hold_shutdown
+
     def set_recording(self, recording: bool) -> None:
         self.red.value = 1 if recording else 0
 

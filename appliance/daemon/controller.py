@@ -13,11 +13,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from appliance.camera import CameraUnavailable
 from appliance.catalogue import Catalogue, NoAssignment
 from appliance.config import KitConfig
 from appliance.errors import KitError
-
 from appliance.footage.store import sealed_sizes
+
 from .storage import DiskLow, StorageGuard
 
 log = logging.getLogger("kit.controller")
@@ -87,9 +88,8 @@ class KitController:
         self._sync_state: str | None = None
         self.shutdown_requested = threading.Event()
         if controls is not None:
-            controls.gestures.on_short_press = self._button_short
-            controls.gestures.on_hold_stop = self._button_hold_stop
-            controls.gestures.on_hold_shutdown = self._button_hold_shutdown
+            controls.bind(short_press=self._button_short, hold_stop=self._button_hold_stop,
+                          hold_shutdown=self._button_hold_shutdown)
             controls.set_recording(False)
         self.refresh()
 
@@ -179,9 +179,12 @@ class KitController:
             try:
                 assignment = self.catalogue.require_assignment()
                 self.storage.check_start(self._bytes_per_second())
-            except (NoAssignment, DiskLow):
+            except NoAssignment:
                 self.refresh()
-                raise
+                raise CannotRecord("no_assignment", REASONS["no_assignment"]) from None
+            except DiskLow as exc:
+                self.refresh()
+                raise CannotRecord("disk_low", str(exc)) from None
             recipients = [assignment["teacher"]["recipient"], assignment["coach"]["recipient"]]
             parsed = _parse_recipients(recipients)
             row = self.catalogue.create_recording(
@@ -200,14 +203,11 @@ class KitController:
                 )
             except Exception as exc:
                 self._discard_failed_start(recording_id)
-                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                if type(exc).__name__ == "CameraUnavailable":
-                    self._camera_error = message
-                else:
-                    self._error = message
+                message = self._note_failure(exc)
                 self.refresh()
                 log.error("recording %s could not start: %s", recording_id, message)
-                raise KitError(f"cannot record: the camera did not start ({message})") from None
+                reason = "no_camera" if isinstance(exc, CameraUnavailable) else "error"
+                raise CannotRecord(reason, f"the camera did not start ({message})") from None
             self._camera_error = None
             self._recorder = recorder
             self._recording_id = recording_id
@@ -237,11 +237,7 @@ class KitController:
                     log.error("recording %s: catalogue not updated: %s", recording_id, exc)
                     self._error = f"the catalogue could not be updated ({exc})"
                     row = self._row_or_summary(recording_id)
-            self._recorder = None
-            self._recording_id = None
-            self._started_mono = None
-            self._last_stop = reason
-            self.refresh()
+            self._ended(reason)
             log.info("recording %s %s: %d segments, %.1f s", recording_id, reason,
                      row["segments"], row["duration_s"])
             return row
@@ -311,16 +307,25 @@ class KitController:
             except Exception:
                 pass
             self._mark_interrupted(recording_id)
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            if type(error).__name__ == "CameraUnavailable":
-                self._camera_error = message
-            else:
-                self._error = message
-            self._recorder = None
-            self._recording_id = None
-            self._started_mono = None
-            self._last_stop = f"failed: {message}"
-            self.refresh()
+            message = self._note_failure(error)
+            self._ended(f"failed: {message}")
+
+    def _note_failure(self, error: BaseException) -> str:
+        """Remember why recording failed: a camera problem or another error (LEDs, status)."""
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if isinstance(error, CameraUnavailable):
+            self._camera_error = message
+        else:
+            self._error = message
+        return message
+
+    def _ended(self, last_stop: str) -> None:
+        """The one way a recording ends: back to idle, LEDs follow."""
+        self._recorder = None
+        self._recording_id = None
+        self._started_mono = None
+        self._last_stop = last_stop
+        self.refresh()
 
     def _mark_interrupted(self, recording_id: str) -> dict:
         """Best effort: if even the catalogue cannot be written (disk full), the

@@ -121,7 +121,7 @@ def test_controls_red_led_and_simulated_press(tmp_path):
                                   red_led_pin=6, green_led_pin=13))
     try:
         pressed = []
-        controls.gestures.on_short_press = lambda: pressed.append(True)
+        controls.bind(short_press=lambda: pressed.append(True))
         controls.simulate_press(0.05)
         assert pressed == [True]
         controls.set_recording(True)

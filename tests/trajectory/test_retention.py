@@ -14,7 +14,7 @@ from appliance.audit import AuditLog
 from appliance.retention import CannotDelete, Retention
 from appliance.retention.policy import format_time
 from appliance.trajectory import Trajectories
-from appliance.sealed_json import write_sealed_json
+from appliance.sealed import write_sealed_json
 from tests.support import testbed
 from sync.agent import sync_once
 from sync.server import admin, ingest, publish
