@@ -86,11 +86,17 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
     "setting": {"key", "value"},
     # Audit log counts per teacher and coach (appliance.audit): numbers only.
     "audit": {"teacher_id", "coach_id", "counts"},
+    # The kit's certificate signing request (public by nature: a public key and
+    # a signature), base64 DER without PEM markers; the server decides the name.
+    "tls": {"csr"},
 }
-# Settings the server publishes; only these travel back up in setting.* events
-# (the kit's admin page can store free text under other names).
+TLS_CSR = "tls.csr"
+MAX_CSR_CHARS = 4096
+_BASE64_RE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 # The settings the school server may publish to kits: setting -> (type, low, high).
-# Both sides check a value against this before they store or apply it.
+# Both sides check a value against this before they store or apply it; only
+# these travel back up in setting.* events (the kit's admin page can store
+# free text under other names).
 SETTINGS: dict[str, tuple[type, Any, Any]] = {
     "retention_days": (int, 1, 3650),
     "close_trajectory_after_days": (int, 1, 3650),
@@ -119,6 +125,8 @@ def valid_recipient(text: Any) -> bool:
     (True, False)
     """
     return isinstance(text, str) and RECIPIENT_RE.match(text) is not None
+
+
 # The one stats.* kind that travels without opted_in: true — the opt-out.
 STATS_WITHDRAWN = "stats.withdrawn"
 # Fields whose value may be a small object of numbers (statistics only).
@@ -181,7 +189,10 @@ def field_problem(kind: str, data: Any) -> str | None:
     for key, value in data.items():
         if key not in allowed:
             return f"field {key!r} is not allowed in {kind}"
-        ok = _numeric_map_ok(value) if key in NUMERIC_MAPS else _scalar_ok(value)
+        if kind == TLS_CSR and key == "csr":
+            ok = isinstance(value, str) and len(value) <= MAX_CSR_CHARS and _BASE64_RE.match(value) is not None
+        else:
+            ok = _numeric_map_ok(value) if key in NUMERIC_MAPS else _scalar_ok(value)
         if not ok:
             return f"value of {kind}.{key} is not plain metadata"
     if kind == STATS_WITHDRAWN:
@@ -190,6 +201,8 @@ def field_problem(kind: str, data: Any) -> str | None:
             return "a withdrawal of lesson statistics carries only recording_id and opted_in: false"
     elif fam == "stats" and data.get("opted_in") is not True:
         return "lesson statistics without the teacher's opt-in"
+    if fam == "tls" and (kind != TLS_CSR or set(data) != {"csr"}):
+        return "a tls event is only tls.csr with its csr"
     if fam == "setting" and data.get("key") not in SYNCED_SETTINGS:
         return f"setting {str(data.get('key'))[:40]!r} does not leave the kit"
     return None
