@@ -95,4 +95,4 @@ def write_atomic(
     with atomic_file(path, exclusive=exclusive, mode=mode, temp=temp) as out:
         view = memoryview(data)
         while view:
-            view = view[out.write(view):]
+            view = view[os.write(out.fileno(), view):]

@@ -26,13 +26,14 @@ b'moofmdat'
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterable
 
 from appliance import age
-from appliance.durable import atomic_file
+from appliance.durable import atomic_file, write_atomic
 from appliance.errors import KitError
 
 PARTIAL_SUFFIX = ".partial"
@@ -73,9 +74,12 @@ def write_sealed_json(path: Path, doc: Any, recipients: Iterable[str], *, exclus
     if not parsed:
         raise KitError("nobody to encrypt to")
     plain = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    sealed = io.BytesIO()  # a document is small: seal it whole, then one durable write
+    with age.Encryptor(sealed, parsed) as writer:
+        writer.write(plain)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_sealed(path.parent, path.name, [plain], parsed, mode=0o600, exclusive=exclusive)
+    write_atomic(path, sealed.getbuffer(), exclusive=exclusive, mode=0o600, temp=partial_path(path))
 
 
 def read_sealed_json(path: Path, identities: list[Any]) -> Any:

@@ -36,8 +36,8 @@ _WHERE = {
     "RandomAccessReader": "random_access",
     "open_random_access": "random_access",
     "Decryptor": "reader",
-    "SalvageReport": "salvage",
-    "salvage": "salvage",
+    "SalvageReport": "salvaging",
+    "salvage": "salvaging",
     "ScryptIdentity": "scrypt",
     "ScryptRecipient": "scrypt",
     "identity_file_text": "wrapped",
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from appliance.age.parallel_encrypt import EncryptFailed, encrypt_file
     from appliance.age.random_access import RandomAccessReader, open_random_access
     from appliance.age.reader import Decryptor
-    from appliance.age.salvage import SalvageReport, salvage
+    from appliance.age.salvaging import SalvageReport, salvage
     from appliance.age.scrypt import ScryptIdentity, ScryptRecipient
     from appliance.age.wrapped import identity_file_text, unwrap_identity, wrap_identity
     from appliance.age.writer import Encryptor

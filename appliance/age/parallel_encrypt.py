@@ -25,11 +25,13 @@ and the caller must remove it (``kit age encrypt`` does).
 >>> me = generate_identity()
 >>> with tempfile.TemporaryFile() as src, tempfile.TemporaryFile() as dst:
 ...     _ = src.write(os.urandom(300_000)); _ = src.seek(0)
-...     encrypt_file(src.fileno(), dst.fileno(), [me.recipient], min_size=0, workers=2, block_chunks=2)
+...     used = encrypt_file(src.fileno(), dst.fileno(), [me.recipient], min_size=0, workers=2, block_chunks=2)
 ...     _ = dst.seek(0); _ = src.seek(0)
 ...     Decryptor(dst, [me]).read() == src.read()
-2
 True
+
+(``used`` is 2 here, or 1 when the calling process runs other threads and
+so must not fork.)
 """
 
 from __future__ import annotations

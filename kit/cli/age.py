@@ -272,7 +272,7 @@ def _identities(args: argparse.Namespace) -> list:
 def _decrypt(args: argparse.Namespace) -> int:
     from appliance.age.errors import AgeError
     from appliance.age.reader import Decryptor
-    from appliance.age.salvage import salvage
+    from appliance.age.salvaging import salvage
     from appliance.age.scrypt import ScryptIdentity
 
     identities = _identities(args)

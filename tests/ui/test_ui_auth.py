@@ -163,7 +163,7 @@ def test_admin_adds_a_person_who_can_unlock(client, kit):
         "csrf_token": token, "name": "Dirk", "role": "coach",
         "passphrase": "dirk-long-passphrase", "passphrase_again": "dirk-long-passphrase"})
     assert response.status_code == 302
-    people = {p.name: p for p in client.application.extensions["kit_catalogue"].people()}
+    people = {p.name: p for p in client.application.extensions["kit_catalogue"].person_views()}
     wrapped = (kit.data_dir / "identities" / f"{people['Dirk'].id}.age").read_bytes()
     assert b"AGE-SECRET-KEY" not in wrapped.upper() and wrapped.startswith(b"age-encryption.org/v1")
     fresh = client.application.test_client()

@@ -197,5 +197,5 @@ def test_live_view_from_the_side_of_the_room(browser, live_app, kit):
     catalogue = live_app.extensions["kit_catalogue"]
     recording = next(r for r in catalogue.recordings_for(kit.people["Bram"]["recipient"])
                      if r.id not in (kit.own_recording, kit.foreign_recording))
-    assert recording.state == "complete" and len(catalogue.bookmarks(recording.id)) == 1
+    assert recording.state == "complete" and len(catalogue.bookmark_offsets(recording.id)) == 1
     assert scan_for_plaintext_media([kit.data_dir]) == []

@@ -12,7 +12,7 @@ from ui_helpers import csrf_of, page_csrf, unlock
 def wait_for_segments(app, recording_id: str, count: int, timeout_s: float = 30.0) -> None:
     catalogue = app.extensions["kit_catalogue"]
     deadline = time.monotonic() + timeout_s
-    while len([s for s in catalogue.segments(recording_id) if s.idx >= 1]) < count:
+    while len([s for s in catalogue.segment_views(recording_id) if s.idx >= 1]) < count:
         if time.monotonic() > deadline:
             pytest.fail(f"no {count} sealed segments within {timeout_s} s")
         time.sleep(0.2)
@@ -36,7 +36,7 @@ def test_start_watch_bookmark_stop(live_app, kit):
 
     token = csrf_of(anna)
     assert anna.post("/api/control/bookmark", headers={"X-CSRF-Token": token}).status_code == 200
-    assert len(live_app.extensions["kit_catalogue"].bookmarks(rec)) == 1
+    assert len(live_app.extensions["kit_catalogue"].bookmark_offsets(rec)) == 1
     page = anna.get("/live").get_data(as_text=True)
     assert anna.post("/live/stop", data={"csrf_token": page_csrf(page)}).status_code == 302
     assert anna.get("/api/status").get_json()["state"] == "idle"

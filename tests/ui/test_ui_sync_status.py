@@ -110,6 +110,7 @@ def test_sync_now_is_for_the_admin_with_a_csrf_token(client, kit, app):
     # poll_s is long: the service only wakes when someone calls trigger().
     service = SyncService(kit.data_dir, catalogue, poll_s=3600, read_net=lambda: offline)
     service.start()
+    app.extensions["kit_sync"] = service  # what kit run hands to create_app(sync_service=...)
     try:
         person = app.test_client()
         unlock(person, kit)
