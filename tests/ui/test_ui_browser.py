@@ -50,6 +50,13 @@ def unlock_in_page(page, site, kit, name="Anna"):
     page.wait_for_url(site + "/library")
 
 
+def click_timeline(page, seconds: float) -> None:
+    """Click the timeline where ``seconds`` is, as a person seeking does."""
+    length = page.evaluate("document.getElementById('video').duration")
+    box = page.locator("#timeline").bounding_box()
+    page.locator("#timeline").click(position={"x": box["width"] * seconds / length, "y": box["height"] / 2})
+
+
 def play_until(page, seconds: float) -> None:
     page.click("#play")
     page.wait_for_function(f"document.getElementById('video').currentTime > {seconds}", timeout=30_000)
@@ -67,8 +74,8 @@ def test_review_session(browser, site, kit):
     engine = page.evaluate("document.getElementById('video').dataset.engine")
     assert engine in ("native", "hls.js")
 
-    # Seek via the player (as the timeline and the arrow keys do).
-    page.evaluate("window.kitPlayer.seekTo(12)")
+    # Seek by clicking the timeline.
+    click_timeline(page, 12.2)
     page.wait_for_function("document.getElementById('video').currentTime >= 12 && "
                            "!document.getElementById('video').seeking", timeout=30_000)
     page.wait_for_function("document.getElementById('video').currentTime > 12.5", timeout=30_000)
@@ -81,15 +88,16 @@ def test_review_session(browser, site, kit):
     page.wait_for_function(f"document.getElementById('video').currentTime > {before + 0.01}")
     page.keyboard.press("z")
     assert page.evaluate("document.getElementById('video').playbackRate") == 0.25
-    page.click("button[data-rate='0.5']")
+    page.click("button[data-action='rate:0.5']")
     assert page.evaluate("document.getElementById('video').playbackRate") == 0.5
 
     # One-key coding and a clip (in/out with [ and ], saved as a pearl).
     page.keyboard.press("i")
     page.wait_for_selector("#marks li.mark-codes")
     page.keyboard.press("[")
-    page.evaluate("window.kitPlayer.seekTo(15)")
-    page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 15) < 0.1")
+    clip_in = video_time(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {clip_in + 5}) < 0.1")
     page.keyboard.press("]")
     page.click("#save-pearl")
     page.wait_for_selector("#marks li.mark-clips")
@@ -136,7 +144,7 @@ def test_hls_js_where_native_hls_is_missing(browser, site, kit):
     page.goto(site + f"/recordings/{kit.own_recording}")
     play_until(page, 1.0)
     assert page.evaluate("document.getElementById('video').dataset.engine") == "hls.js"
-    page.evaluate("window.kitPlayer.seekTo(16)")
+    click_timeline(page, 16.0)
     page.wait_for_function("document.getElementById('video').currentTime > 16.3", timeout=30_000)
     context.close()
 

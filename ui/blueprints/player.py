@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from appliance import age
-from ui import web
+from ui import keymap, web
 from ui.blueprints.library import format_duration, format_started
 from ui.i18n import gettext as _
 from ui.media import (
@@ -51,6 +51,7 @@ def page(recording_id: str) -> Any:
         bookmarks_json=json.dumps(web.catalogue().bookmarks(rec.id)),
         fps=current_app.config["KIT"].fps,
         live=rec.state == "recording",
+        keys=keymap.for_page(coding=True),
     )
 
 
