@@ -67,6 +67,7 @@ KEYS: tuple[Key, ...] = (
     Key("]", "mark:out", N_("Out"), "clip"),
 )
 
+
 def _check(keys: tuple[Key, ...]) -> None:
     groups = {g for g, _heading in GROUPS}
     pressed = [k for key in keys for k in (key.key, *key.aliases)]
@@ -132,4 +133,4 @@ def for_page(coding: bool, translate: Callable[[str], str] = gettext) -> PageKey
     return PageKeys(keys, translate)
 
 
-__all__ = ["GROUPS", "KEYS", "Key", "PageKeys", "Shown", "for_page"]
+__all__ = ["CODING_GROUPS", "GROUPS", "KEYS", "Key", "PageKeys", "Shown", "for_page"]

@@ -64,7 +64,8 @@ function start(root, video) {
   let clipIn = null, clipOut = null;
   function showRange() {
     const el = document.getElementById("clip-range");
-    if (el) el.textContent = (clipIn === null ? "–" : formatTime(clipIn)) + " → " + (clipOut === null ? "–" : formatTime(clipOut));
+    const at = (t) => (t === null ? "–" : formatTime(t));
+    if (el) el.textContent = at(clipIn) + " → " + at(clipOut);
   }
   function mark(which) {
     if (which === "in") clipIn = video.currentTime; else clipOut = video.currentTime;

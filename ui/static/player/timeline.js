@@ -8,7 +8,9 @@ export function formatTime(t) {
 
 export function codeLabel(code, words) {
   if (code.kind === "question") return words.question + " " + code.category;
-  if (code.kind === "feedback") return words.feedback + " " + (code.valence === "positive" ? "+" : "−") + " " + code.level;
+  if (code.kind === "feedback") {
+    return words.feedback + " " + (code.valence === "positive" ? "+" : "−") + " " + code.level;
+  }
   return words.instruction;
 }
 
@@ -44,7 +46,8 @@ export function createTimeline({video, transport, words, onDelete, doc = documen
     if (!list) return;
     list.textContent = "";
     const items = shown.codes.map((c) => ({t: c.t, text: codeLabel(c, words), kind: "codes", id: c.id}))
-      .concat(shown.clips.map((k) => ({t: k["in"], text: words[k.kind] + " → " + formatTime(k.out), kind: "clips", id: k.id})))
+      .concat(shown.clips.map((k) => ({t: k["in"], text: words[k.kind] + " → " + formatTime(k.out),
+        kind: "clips", id: k.id})))
       .sort((a, b) => a.t - b.t);
     items.forEach((item) => {
       const li = doc.createElement("li");
