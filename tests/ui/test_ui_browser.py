@@ -5,6 +5,7 @@ statistics, lock — and afterwards the data directory holds no plaintext."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from appliance.footage.plaintext_scan import scan_for_plaintext_media
 from ui import create_app
 from ui.config import TestingConfig
+from ui.keymap import KEYS
 from ui_recording import PASSPHRASES
 from ui_server import chromium, serve
 
@@ -23,6 +25,39 @@ NO_NATIVE_HLS = (
     "HTMLMediaElement.prototype.canPlayType = (function (orig) { return function (t) {"
     " return /mpegurl/i.test(t) ? '' : orig.call(this, t); }; })(HTMLMediaElement.prototype.canPlayType);"
 )
+
+
+# Report unhandled promise rejections as console errors, where the test sees them.
+REPORT_REJECTIONS = (
+    "window.addEventListener('unhandledrejection', function (e) {"
+    " console.error('unhandledrejection: ' + ((e.reason && e.reason.message) || e.reason)); });"
+)
+
+
+class Problems:
+    """Uncaught errors, unhandled rejections and console errors of one page."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.console: list[tuple[str, str]] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda m: self.console.append((m.text, m.location.get("url", "")))
+                if m.type == "error" else None)
+
+    def unexpected(self, failing: tuple[str, ...] = ()) -> list[str]:
+        """All of them, less the browser's own note on a request the test made fail (URLs containing ``failing``)."""
+        noted = [text for text, url in self.console
+                 if not (text.startswith("Failed to load resource") and any(part in url for part in failing))]
+        return self.errors + noted
+
+
+def wait_js(page, expression: str, timeout_s: float = 30.0) -> None:
+    """Poll ``expression`` with evaluate, which the page's CSP allows (wait_for_function needs eval)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +85,13 @@ def unlock_in_page(page, site, kit, name="Anna"):
     page.wait_for_url(site + "/library")
 
 
+def click_timeline(page, seconds: float) -> None:
+    """Click the timeline where ``seconds`` is, as a person seeking does."""
+    length = page.evaluate("document.getElementById('video').duration")
+    box = page.locator("#timeline").bounding_box()
+    page.locator("#timeline").click(position={"x": box["width"] * seconds / length, "y": box["height"] / 2})
+
+
 def play_until(page, seconds: float) -> None:
     page.click("#play")
     page.wait_for_function(f"document.getElementById('video').currentTime > {seconds}", timeout=30_000)
@@ -67,8 +109,8 @@ def test_review_session(browser, site, kit):
     engine = page.evaluate("document.getElementById('video').dataset.engine")
     assert engine in ("native", "hls.js")
 
-    # Seek via the player (as the timeline and the arrow keys do).
-    page.evaluate("window.kitPlayer.seekTo(12)")
+    # Seek by clicking the timeline.
+    click_timeline(page, 12.2)
     page.wait_for_function("document.getElementById('video').currentTime >= 12 && "
                            "!document.getElementById('video').seeking", timeout=30_000)
     page.wait_for_function("document.getElementById('video').currentTime > 12.5", timeout=30_000)
@@ -81,15 +123,16 @@ def test_review_session(browser, site, kit):
     page.wait_for_function(f"document.getElementById('video').currentTime > {before + 0.01}")
     page.keyboard.press("z")
     assert page.evaluate("document.getElementById('video').playbackRate") == 0.25
-    page.click("button[data-rate='0.5']")
+    page.click("button[data-action='rate:0.5']")
     assert page.evaluate("document.getElementById('video').playbackRate") == 0.5
 
     # One-key coding and a clip (in/out with [ and ], saved as a pearl).
     page.keyboard.press("i")
     page.wait_for_selector("#marks li.mark-codes")
     page.keyboard.press("[")
-    page.evaluate("window.kitPlayer.seekTo(15)")
-    page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 15) < 0.1")
+    clip_in = video_time(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {clip_in + 5}) < 0.1")
     page.keyboard.press("]")
     page.click("#save-pearl")
     page.wait_for_selector("#marks li.mark-clips")
@@ -136,7 +179,7 @@ def test_hls_js_where_native_hls_is_missing(browser, site, kit):
     page.goto(site + f"/recordings/{kit.own_recording}")
     play_until(page, 1.0)
     assert page.evaluate("document.getElementById('video').dataset.engine") == "hls.js"
-    page.evaluate("window.kitPlayer.seekTo(16)")
+    click_timeline(page, 16.0)
     page.wait_for_function("document.getElementById('video').currentTime > 16.3", timeout=30_000)
     context.close()
 
@@ -183,12 +226,19 @@ def test_live_view_from_the_side_of_the_room(browser, live_app, kit):
     """The coach starts the recording on a tablet, watches it live, bookmarks and stops."""
     with serve(live_app) as base:
         context = browser.new_context(viewport={"width": 820, "height": 1180}, bypass_csp=True)
+        context.add_init_script(REPORT_REJECTIONS)
         page = context.new_page()
+        problems = Problems(page)
         unlock_in_page(page, base, kit, "Bram")
         page.goto(base + "/live")
         page.click("#live-start")
         page.wait_for_selector("#video")
         page.wait_for_function("document.getElementById('video').currentTime > 0.5", timeout=60_000)
+        page.keyboard.press("x")  # the playback keys of the key map work here too
+        assert page.evaluate("document.getElementById('video').playbackRate") == 0.5
+        page.keyboard.press("n")
+        assert page.evaluate("document.getElementById('video').playbackRate") == 1
+        assert problems.unexpected() == []
         page.click("#live-bookmark")
         page.wait_for_selector("#live-stop")
         page.click("#live-stop")
@@ -199,3 +249,140 @@ def test_live_view_from_the_side_of_the_room(browser, live_app, kit):
                      if r.id not in (kit.own_recording, kit.foreign_recording))
     assert recording.state == "complete" and len(catalogue.bookmark_offsets(recording.id)) == 1
     assert scan_for_plaintext_media([kit.data_dir]) == []
+
+
+def code_of(action: str) -> dict:
+    """The code a "code:..." action of the key map saves."""
+    _code, kind, *arg = action.split(":")
+    if kind == "question":
+        return {"kind": kind, "category": int(arg[0])}
+    if kind == "feedback":
+        return {"kind": kind, "valence": arg[0]}
+    return {"kind": kind}
+
+
+def saved_codes(page, kit) -> list[dict]:
+    return page.evaluate(f"fetch('/api/recordings/{kit.own_recording}/annotations').then(r => r.json())")["codes"]
+
+
+def test_play_seek_code_session_leaves_no_error(browser, site, kit):
+    """Under the page's own CSP: no uncaught error, no unhandled rejection, nothing on the console."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(REPORT_REJECTIONS)
+    page = context.new_page()
+    problems = Problems(page)
+    unlock_in_page(page, site, kit)
+    page.goto(site + f"/recordings/{kit.own_recording}")
+    # → then space twice, faster than the video can load the new position: pause() interrupts the
+    # pending play(), whose promise then rejects (an AbortError) and must be handled.
+    wait_js(page, "document.getElementById('video').readyState >= 1")
+    page.evaluate("for (const key of ['ArrowRight', ' ', ' '])"
+                  " document.dispatchEvent(new KeyboardEvent('keydown', {key: key}));")
+    page.click("#play")
+    wait_js(page, "document.getElementById('video').currentTime > 1")
+    page.click("h1")  # focus off the button: the keys below go to the page
+    page.keyboard.press(" ")
+    page.keyboard.press(" ")
+    click_timeline(page, 8.0)
+    wait_js(page, "!document.getElementById('video').seeking")
+    for key in ("ArrowLeft", "ArrowRight", ",", ".", "z", "x", "n"):
+        page.keyboard.press(key)
+    assert page.evaluate("document.getElementById('video').playbackRate") == 1
+    for n, key in enumerate(("i", "1", "+"), start=1):
+        page.keyboard.press(key)
+        sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(n)
+    page.keyboard.press("]")
+    page.click("#save-pearl")  # no in point yet: says so, sends nothing
+    sync_api.expect(page.locator("#save-status")).to_have_text("Markeer eerst een begin- en een eindpunt.")
+    page.keyboard.press("[")
+    page.keyboard.press("ArrowRight")
+    wait_js(page, "!document.getElementById('video').seeking")
+    page.keyboard.press("]")
+    page.click("#save-puzzle")
+    sync_api.expect(page.locator("#marks li.mark-clips")).to_have_count(1)
+    page.locator("#marks li.mark-codes button.small").first.click()
+    sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(2)
+    page.locator("#marks li.mark-codes button.link").first.click()
+    page.click("h1")
+    page.keyboard.press(" ")
+    wait_js(page, "!document.getElementById('video').paused")
+    page.keyboard.press(" ")
+    page.wait_for_timeout(300)
+    assert problems.unexpected() == []
+    context.close()
+
+
+def test_failed_saves_and_loads_are_reported_not_thrown(browser, site, kit):
+    context = browser.new_context()
+    context.add_init_script(REPORT_REJECTIONS)
+    page = context.new_page()
+    problems = Problems(page)
+    unlock_in_page(page, site, kit)
+    page.route("**/annotations", lambda route: route.abort())
+    page.goto(site + f"/recordings/{kit.own_recording}")
+    sync_api.expect(page.locator("#save-status")).to_contain_text("De markeringen konden niet worden geladen")
+    page.unroute("**/annotations")
+
+    page.route("**/codes", lambda route: route.fulfill(status=500, body="<h1>oops</h1>", content_type="text/html"))
+    page.keyboard.press("i")
+    sync_api.expect(page.locator("#save-status")).to_have_text("Niet opgeslagen: 500")
+    page.unroute("**/codes")
+    page.route("**/codes", lambda route: route.abort())
+    page.keyboard.press("2")
+    sync_api.expect(page.locator("#save-status")).to_contain_text("Niet opgeslagen: ")
+    page.unroute("**/codes")
+    page.keyboard.press("3")  # the kit answers again
+    sync_api.expect(page.locator("#save-status")).to_have_text("Opgeslagen")
+    sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(1)
+    page.wait_for_timeout(300)
+    assert problems.unexpected(failing=("/annotations", "/codes")) == []
+    assert problems.errors == []
+    context.close()
+
+
+def test_each_key_in_the_table_does_its_action(browser, site, kit):
+    """Every coding key of ui/keymap.py saves its code; level and progress keys set the feedback's level."""
+    context = browser.new_context()
+    context.add_init_script(REPORT_REJECTIONS)
+    page = context.new_page()
+    problems = Problems(page)
+    unlock_in_page(page, site, kit)
+    page.goto(site + f"/recordings/{kit.own_recording}")
+    wait_js(page, "document.getElementById('video').readyState >= 1")
+    expected = []
+    for key in [k for k in KEYS if k.group == "coding"]:
+        for pressed in (key.key, *key.aliases):
+            page.keyboard.press(pressed)
+            expected.append(code_of(key.action))
+            sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(len(expected))
+    got = [{k: c[k] for k in ("kind", "category", "valence") if k in c} for c in saved_codes(page, kit)]
+    key_of = lambda c: sorted(c.items())  # noqa: E731
+    assert sorted(got, key=key_of) == sorted(expected, key=key_of)
+
+    for key in [k for k in KEYS if k.action.startswith("level:")]:
+        level = key.action.split(":")[1]
+        page.keyboard.press(key.key)
+        assert page.is_checked(f"input[name=level][value={level}]")
+        page.keyboard.press("+")
+        expected.append({"kind": "feedback", "valence": "positive"})
+        sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(len(expected))
+        feedback = [c for c in saved_codes(page, kit) if c["kind"] == "feedback"]
+        assert level in {c["level"] for c in feedback}
+    progress = next(k for k in KEYS if k.action == "progress")
+    page.keyboard.press(progress.key)
+    assert page.is_checked("#progress-flag")
+    page.keyboard.press("-")
+    sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(len(expected) + 1)
+    assert any(c.get("progress") for c in saved_codes(page, kit))
+
+    # The playback keys, on the paused video.
+    for key in [k for k in KEYS if k.action.startswith("rate:")]:
+        page.keyboard.press(key.key)
+        assert page.evaluate("document.getElementById('video').playbackRate") == float(key.action.split(":")[1])
+    before = video_time(page)
+    page.keyboard.press(next(k.key for k in KEYS if k.action == "seek:5"))
+    wait_js(page, f"Math.abs(document.getElementById('video').currentTime - {before + 5}) < 0.01")
+    page.keyboard.press(next(k.key for k in KEYS if k.action == "frame:-1"))
+    wait_js(page, f"Math.abs(document.getElementById('video').currentTime - {before + 5 - 1 / 30}) < 0.01")
+    assert problems.unexpected() == []
+    context.close()

@@ -23,7 +23,7 @@ def used_messages() -> set[str]:
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-        str(UI), method_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
+        str(UI), method_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found

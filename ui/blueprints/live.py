@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from appliance.errors import KitError
-from ui import web
+from ui import keymap, web
 from ui.i18n import gettext as _
 
 bp = Blueprint("live", __name__)
@@ -52,7 +52,8 @@ def live_status() -> dict[str, Any]:
 def page() -> Any:
     done = {"start": _("Recording started."), "stop": _("Recording stopped."),
             "bookmark": _("Bookmark set.")}.get(request.args.get("done", ""))
-    return render_template("live.html", status=live_status(), may_start=may_start(), done=done)
+    return render_template("live.html", status=live_status(), may_start=may_start(), done=done,
+                           keys=keymap.for_page(coding=False))
 
 
 def _current_own_recording() -> str:

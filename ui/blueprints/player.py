@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from appliance import age
 from appliance.footage.store import open_segment, segment_name
-from ui import web
+from ui import keymap, web
 from ui.blueprints.library import format_duration, format_started
 from ui.i18n import gettext as _
 from ui.media import (
@@ -50,6 +50,7 @@ def page(recording_id: str) -> Any:
         bookmarks_json=json.dumps(web.catalogue().bookmark_offsets(rec.id)),
         fps=current_app.config["KIT"].fps,
         live=rec.state == "recording",
+        keys=keymap.for_page(coding=True),
     )
 
 

@@ -1,0 +1,51 @@
+// The recording's annotations API (/api/recordings/<id>/…): load the marks,
+// add codes and clips, delete them. Every call reports in the status line
+// and resolves; none rejects, so nothing is left unhandled.
+
+export function createAnnotationsClient({api, csrf, status, words}) {
+  function say(text) { if (status) status.textContent = text; }
+
+  async function reason(response) {
+    try {
+      const body = await response.json();
+      return (body && body.error) || String(response.status);
+    } catch (_notJson) {
+      return String(response.status);
+    }
+  }
+
+  // Resolves to the answer's JSON (null for 204), or undefined when it failed.
+  async function send(method, path, body) {
+    const options = {method, credentials: "same-origin",
+      headers: {"X-CSRF-Token": csrf, "Content-Type": "application/json"}};
+    if (body !== undefined) options.body = JSON.stringify(body);
+    try {
+      const response = await fetch(api + path, options);
+      if (!response.ok) { say(words.failed + ": " + await reason(response)); return undefined; }
+      say(words.saved);
+      return response.status === 204 ? null : await response.json();
+    } catch (error) {
+      say(words.failed + ": " + error.message);
+      return undefined;
+    }
+  }
+
+  // Resolves to {codes, clips}, or undefined when they could not be loaded.
+  async function load() {
+    try {
+      const response = await fetch(api + "/annotations", {credentials: "same-origin"});
+      if (!response.ok) throw new Error(await reason(response));
+      return await response.json();
+    } catch (error) {
+      say(words.loadfailed + ": " + error.message);
+      return undefined;
+    }
+  }
+
+  return {
+    load,
+    addCode: (code) => send("POST", "/codes", code),
+    addClip: (clip) => send("POST", "/clips", clip),
+    remove: (kind, id) => send("DELETE", "/" + kind + "/" + encodeURIComponent(id)),
+  };
+}

@@ -1,0 +1,111 @@
+// The review player and the live view: wires the <video>, the transport,
+// the timeline, the annotations API and the key map together. Nothing is
+// put on window.
+import {createAnnotationsClient} from "./annotations_client.js";
+import {attachPlaylist} from "./hls_attach.js";
+import {bindButtons, bindKeys, createDispatcher, readKeymap} from "./keymap.js";
+import {formatTime, createTimeline} from "./timeline.js";
+import {createTransport} from "./transport.js";
+
+function readWords() {
+  const el = document.getElementById("i18n");
+  return el ? el.dataset : {};
+}
+
+function readJson(text, fallback) {
+  try { return JSON.parse(text); } catch (_malformed) { return fallback; }
+}
+
+function start(root, video) {
+  const words = readWords();
+  const api = root.dataset.api;
+  const live = root.dataset.live === "true";
+  const bookmarks = readJson(root.dataset.bookmarks || "[]", []);
+  const errorBox = document.getElementById("media-error");
+  const status = document.getElementById("save-status");
+  const say = (text) => { if (status) status.textContent = text; };
+  const showError = (text) => { if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; } };
+
+  const transport = createTransport(video, {fps: parseFloat(root.dataset.fps) || 30,
+    knownDuration: parseFloat(root.dataset.duration) || 0});
+  const client = api ? createAnnotationsClient({api, csrf: document.body.dataset.csrf, status, words}) : null;
+  let marks = {codes: [], clips: []};
+  const timeline = createTimeline({video, transport, words, onDelete: remove});
+
+  function draw() { timeline.draw({bookmarks, codes: marks.codes, clips: marks.clips}); }
+
+  async function refresh() {
+    if (!client) return;
+    const loaded = await client.load();
+    if (loaded) { marks = loaded; draw(); }
+  }
+
+  async function remove(kind, id) {
+    if ((await client.remove(kind, id)) !== undefined) await refresh();
+  }
+
+  function level() {
+    const chosen = document.querySelector("input[name=level]:checked");
+    return chosen ? chosen.value : "content";
+  }
+
+  async function code(kind, arg) {
+    const body = {t: Math.round(video.currentTime * 1000) / 1000, kind};
+    if (kind === "question") body.category = parseInt(arg, 10);
+    if (kind === "feedback") {
+      body.valence = arg;
+      body.level = level();
+      const flag = document.getElementById("progress-flag");
+      body.progress = !!(flag && flag.checked);
+    }
+    if ((await client.addCode(body)) !== undefined) await refresh();
+  }
+
+  let clipIn = null, clipOut = null;
+  function showRange() {
+    const el = document.getElementById("clip-range");
+    const at = (t) => (t === null ? "–" : formatTime(t));
+    if (el) el.textContent = at(clipIn) + " → " + at(clipOut);
+  }
+  function mark(which) {
+    if (which === "in") clipIn = video.currentTime; else clipOut = video.currentTime;
+    showRange();
+  }
+  async function saveClip(kind) {
+    if (clipIn === null || clipOut === null || clipOut <= clipIn) { say(words.needinout); return; }
+    if ((await client.addClip({"in": clipIn, out: clipOut, kind})) === undefined) return;
+    clipIn = clipOut = null;
+    showRange();
+    await refresh();
+  }
+
+  function setLevel(value) {
+    const el = document.querySelector("input[name=level][value=" + value + "]");
+    if (el) el.checked = true;
+  }
+  function toggleProgress() {
+    const flag = document.getElementById("progress-flag");
+    if (flag) flag.checked = !flag.checked;
+  }
+
+  const actions = {
+    toggle: () => transport.toggle(),
+    seek: (seconds) => transport.seekBy(parseFloat(seconds)),
+    frame: (frames) => transport.step(parseInt(frames, 10)),
+    rate: (r) => transport.rate(parseFloat(r)),
+  };
+  if (client) {
+    Object.assign(actions, {code, level: setLevel, progress: toggleProgress, mark, clip: saveClip});
+  }
+  const run = createDispatcher(actions);
+  bindButtons(root, run);
+  bindKeys(document, readKeymap(), run);
+
+  attachPlaylist(video, {src: root.dataset.playlist, live, hlsUrl: root.dataset.hls, onError: showError, words});
+  draw();
+  refresh();
+}
+
+const root = document.getElementById("player");
+const video = document.getElementById("video");
+if (root && video) start(root, video);
