@@ -9,8 +9,8 @@
     min_minutes_left = 10
 
 >>> cfg = KitConfig(data_dir=Path("/tmp/x"), simulate=True)
->>> cfg.effective_port, cfg.socket_path.name
-(8080, 'kit.sock')
+>>> cfg.effective_port, cfg.effective_http_port, cfg.socket_path.name
+(8443, 8080, 'kit.sock')
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ DEFAULT_DATA_DIR = Path("/var/lib/lessonkit/data")
 class KitConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     simulate: bool = False
-    port: int | None = None            # None: 8080 in simulation, 80 on the kit
+    port: int | None = None            # HTTPS; None: 8443 in simulation, 443 on the kit
+    http_port: int | None = None       # plain HTTP, redirects only; None: 8080 in simulation, 80 on the kit
     host: str = "0.0.0.0"
     serve_review: bool = True          # the review app (ui package) on `port`
 
@@ -65,7 +66,21 @@ class KitConfig:
     def effective_port(self) -> int:
         if self.port is not None:
             return self.port
+        return 8443 if self.simulate else 443
+
+    @property
+    def effective_http_port(self) -> int:
+        if self.http_port is not None:
+            return self.http_port
         return 8080 if self.simulate else 80
+
+    @property
+    def kit_id(self) -> str:
+        """First boot's ``[kit] id`` (``lk-…``); a simulated kit is ``lk-simulated``."""
+        kit = self.extra.get("kit")
+        if isinstance(kit, dict) and isinstance(kit.get("id"), str) and kit["id"]:
+            return kit["id"]
+        return "lk-simulated"
 
     @property
     def paths(self) -> KitPaths:

@@ -68,5 +68,10 @@ class KitPaths:
         return self.root / "sync"
 
     @property
+    def tls(self) -> Path:
+        """The kit's TLS key and certificates (``appliance.tls.TlsStore``)."""
+        return self.root / "tls"
+
+    @property
     def settings_file(self) -> Path:
         return self.root / "kit.toml"

@@ -11,15 +11,15 @@ itself: what a part uses, it is given here.
 from __future__ import annotations
 
 import faulthandler
+import shlex
 import logging
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 import time
 from typing import Any, Callable, TextIO
-
-import waitress
 
 from appliance.catalogue import Catalogue
 from appliance.clock import system_clock_synchronized
@@ -31,11 +31,17 @@ from appliance.daemon.hardware import make_camera, make_controls
 from appliance.errors import KitError
 from appliance.footage import store
 from appliance.retention.service import start_housekeeping
+from appliance.tls import TlsStore
+from appliance.tls.context import ServingContexts
 from kit.demo import ensure_demo
+from kit.web_server import Listener, http_listener, https_listener
 from sync.agent.service import SyncService
 from ui.app import create_app
+from ui.redirect import redirect_app
 
 log = logging.getLogger("kit.run")
+#: How often the served certificate is checked against what the store holds.
+TLS_CHECK_S = 30.0
 
 
 def recover_interrupted(config: KitConfig, catalogue: Catalogue) -> list[str]:
@@ -62,8 +68,9 @@ class Kit:
         self.controller: KitController | None = None
         self.controls: Any = None
         self.control: ControlServer | None = None
-        self.web: Any = None
-        self.web_thread: threading.Thread | None = None
+        self.web: Listener | None = None
+        self.redirect: Listener | None = None
+        self.tls: ServingContexts | None = None
         self.sync: SyncService | None = None
         self.housekeeping: Any = None  # appliance.retention.service: trajectory steps, retention
         self.watchdog: systemd.Watchdog | None = None
@@ -127,23 +134,29 @@ class Kit:
     def _start_web(self) -> None:
         if not self.config.serve_review:
             return
+        config = self.config
+        # The TLS key is made here on a fresh data directory (first boot makes it on a kit).
+        self.tls = ServingContexts(TlsStore(config.paths.tls, config.kit_id))
         try:
-            app = create_app(controller=self.controller, data_dir=self.config.data_dir,
-                             config=self.config, catalogue=self.catalogue, sync_service=self.sync)
+            app = create_app(controller=self.controller, data_dir=config.data_dir, config=config,
+                             catalogue=self.catalogue, sync_service=self.sync, tls=self.tls.store)
         except Exception as exc:  # a broken review app must never stop the recorder
             log.exception("review app failed to start")
             self._say(f"Review page unavailable ({type(exc).__name__}: {exc}); recording works.")
             return
-        port = self.config.effective_port
-        try:
-            self.web = waitress.create_server(app, host=self.config.host, port=port, threads=6)
-        except OSError as exc:
-            raise KitError(f"cannot serve the review page on port {port}: {exc.strerror} "
-                           "(use --port N)") from None
-        self.web_thread = threading.Thread(target=self.web.run, name="web", daemon=True)
-        self.web_thread.start()
-        host = "localhost" if self.config.simulate else "the kit's address"
-        self.review_url = f"http://{host}:{port}/"
+        self.web = https_listener(app, config.host, config.effective_port, self.tls).start()
+        self.redirect = http_listener(
+            redirect_app(self.web.port, default_host=self._default_host,
+                         known_host=lambda host: host in (self.tls.issued.info.names if self.tls.issued else ())),
+            config.host, config.effective_http_port).start()
+        port = "" if self.web.port == 443 else f":{self.web.port}"
+        self.review_url = f"https://{self._default_host()}{port}/"
+
+    def _default_host(self) -> str:
+        """Where the plain-HTTP listener sends a browser that named no known host."""
+        if self.tls is not None and (name := self.tls.public_name()):
+            return name
+        return "localhost" if self.config.simulate else "10.42.0.1"
 
     def _start_sync(self) -> None:
         assert self.sync is not None
@@ -165,11 +178,19 @@ class Kit:
         if status["state"] == "cannot_record":
             lines.append(f"  Cannot record yet: {status['message']}")
         if self.config.simulate:
-            lines.append("  Press the button:  .venv/bin/kit button press      "
-                         "(again = bookmark; `kit button hold 2` = stop)")
-            lines.append("  Or:                .venv/bin/kit record start|stop|status|bookmark")
+            # The exact commands for this kit: with its --data unless it is `make run`'s ./data.
+            kit = ".venv/bin/kit" if Path(".venv/bin/kit").exists() else "kit"
+            data = self.config.data_dir
+            opt = "" if data.resolve() == Path("data").resolve() else f" --data {shlex.quote(str(data))}"
+            lines.append(f"  Press the button:  {kit} button press{opt}"
+                         f"      (again = bookmark; `{kit} button hold 2{opt}` = stop)")
+            lines.append(f"  Or:                {kit} record start|stop|status|bookmark{opt}")
         if self.review_url:
             lines.append(f"  Review page:       {self.review_url}")
+            if self.tls is not None:
+                served = self.tls.issued or self.tls.self_signed
+                assert served is not None
+                lines.append(f"  Certificate:       {served.issuer}, SHA-256 {served.info.fingerprint}")
         lines.append("  Stop the kit with Ctrl+C.")
         self._say("\n".join(lines) + "\n")
 
@@ -185,6 +206,7 @@ class Kit:
     def wait(self) -> None:
         """Keep LEDs and clock up to date until asked to stop."""
         assert self.controller is not None and self.catalogue is not None
+        next_tls_check = time.monotonic() + TLS_CHECK_S
         while not self.stop_event.wait(1.0):
             try:
                 self.controller.refresh()
@@ -192,6 +214,11 @@ class Kit:
                     self.watchdog.beat()
                 if self.catalogue.clock.offset is None and system_clock_synchronized():
                     self.catalogue.trust_time(time.time(), source="ntp")
+                if self.tls is not None and time.monotonic() >= next_tls_check:
+                    # A certificate from the last sync, or an expiry while offline.
+                    next_tls_check = time.monotonic() + TLS_CHECK_S
+                    if self.tls.refresh():
+                        log.info("now serving the %s certificate", (self.tls.issued or self.tls.self_signed).issuer)
             except Exception:  # one bad tick must not end the kit
                 log.exception("periodic refresh failed")
 
@@ -206,8 +233,9 @@ class Kit:
                 log.exception("stopping sync failed")
         if self.housekeeping is not None:
             self.housekeeping.stop()
-        if self.web is not None:
-            self.web.close()
+        for listener in (self.redirect, self.web):
+            if listener is not None:
+                listener.stop()
         if self.control is not None:
             self.control.stop()
         if self.watchdog is not None:

@@ -33,6 +33,7 @@ def create_app(
     *,
     catalogue: Catalogue | None = None,
     sync_service: Any = None,
+    tls: Any = None,
     clock: Any = None,
 ) -> Flask:
     kit_config = ReviewConfig.from_any(config)
@@ -50,6 +51,7 @@ def create_app(
         # matters is the random session id set by ui.web.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=kit_config.secure_cookies,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     extra_clock = {"clock": clock} if clock else {}
@@ -60,6 +62,7 @@ def create_app(
     app.extensions["kit_throttle"] = Throttle(kit_config.throttle_base_s, kit_config.throttle_max_s, **extra_clock)
     app.extensions["kit_catalogue"] = catalogue
     app.extensions["kit_sync"] = sync_service
+    app.extensions["kit_tls"] = tls  # appliance.tls.TlsStore: the certificate shown on Beheer
     app.extensions["kit_annotations"] = AnnotationStore(paths.recordings)
     app.extensions["kit_sizes"] = PlainSizes()
     app.extensions["kit_translations"] = i18n.load_translations(kit_config.locales)
@@ -97,7 +100,9 @@ def _install_hooks(app: Flask) -> None:
         response = web.set_session_cookie(response)
         if request.args.get("lang") in app.config["KIT"].locales:
             response.set_cookie(i18n.LANG_COOKIE, request.args["lang"], httponly=True, samesite="Strict",
-                                max_age=365 * 86400)
+                                max_age=365 * 86400, secure=app.config["KIT"].secure_cookies)
+        # No preload and no subdomains: an expired certificate must stay recoverable.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -29,8 +29,8 @@ class ReviewConfig:
     #: Password of the admin account, hashed at start-up when no admin
     #: password file exists yet (the simulation's demo sets it).
     admin_password: str | None = None
-    #: Set by tests that want plain-HTTP cookies to carry ``Secure`` anyway.
-    secure_cookies: bool = False
+    #: Cookies carry ``Secure``: the review app is only ever served over HTTPS.
+    secure_cookies: bool = True
     #: Most open sessions kept; the least recently used anonymous one goes first.
     max_sessions: int = 500
     extra: dict[str, Any] = field(default_factory=dict)

@@ -58,7 +58,8 @@ def set_session_cookie(response: Any) -> Any:
     if session is None:
         return response
     if g.get("session_ended"):
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict")
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict",
+                               secure=current_app.config["KIT"].secure_cookies)
     elif g.new_session or g.get("session_rotated"):
         response.set_cookie(
             SESSION_COOKIE,

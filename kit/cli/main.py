@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "kit.cli.trajectory",
     "kit.cli.sync",
     "kit.cli.admin_password",
+    "kit.cli.tls",
 ]
 
 

@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--simulate", action="store_true",
                         help="simulated camera and button (any computer)")
     parser.add_argument("--port", type=int, default=None,
-                        help="review page port (default 8080 with --simulate, else 80)")
+                        help="review page port, HTTPS (default 8443 with --simulate, else 443)")
+    parser.add_argument("--http-port", type=int, default=None,
+                        help="plain-HTTP port that only redirects to HTTPS (default 8080 with --simulate, else 80)")
     parser.add_argument("--demo", action="store_true",
                         help="create and assign a demo teacher and coach")
     parser.add_argument("--no-review", action="store_true",
@@ -33,5 +35,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     config = KitConfig.load(data_dir_from(args, simulate=args.simulate),
                             simulate=args.simulate or None, port=args.port,
+                            http_port=args.http_port,
                             serve_review=False if args.no_review else None)
     return run(config, demo=args.demo)

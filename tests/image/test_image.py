@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -217,30 +219,41 @@ def test_kit_run_simulate_serves_the_page(kit_a: MountedKit, provisioned_a: dict
     assert helptext.returncode == 0 and "--simulate" in helptext.stdout, (
         f"`kit run --help` failed inside the image (exit {helptext.returncode}):\n"
         f"{helptext.stdout[-2000:]}{helptext.stderr[-2000:]}")
-    with socket.socket() as probe:  # a free port: other tests on this machine may hold 8080
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    ports = []
+    for _ in range(2):  # free ports: other tests on this machine may hold 8443/8080
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    port, http_port = ports
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/var/lib/lessonkit",
            "KIT_DATA": "/var/lib/lessonkit/data", "LESSONKIT_CONFIG": "/etc/lessonkit/kit.toml"}
     log = (kit_a.img.workdir / "kit-run.log").open("w")
     proc = subprocess.Popen(["chroot", str(kit_a.root), "/opt/lessonkit/venv/bin/kit", "run", "--simulate", "--demo",
-                             "--port", str(port)],
+                             "--port", str(port), "--http-port", str(http_port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 300  # emulated arm64 starts slowly; bounded
         body, status = b"", None
+        own_cert = kit_a.root / "var/lib/lessonkit/data/tls/self-signed.pem"
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+                # The kit's own certificate, made inside the image on its first start, is what we trust.
+                tls = ssl.create_default_context(cafile=str(own_cert))
+                with urllib.request.urlopen(f"https://localhost:{port}/", timeout=10, context=tls) as resp:
                     status, body = resp.status, resp.read()
                 break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError, FileNotFoundError, ssl.SSLError):
                 time.sleep(2)
         log.flush()
         output = (kit_a.img.workdir / "kit-run.log").read_text()
         assert status == 200, f"no page from kit run (exit {proc.poll()}):\n{output[-3000:]}"
         assert b"<html" in body.lower()
         assert b"Leskit" in body or b"Lesson kit" in body, body[:500]  # the kit's own page (nl or en)
+        plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+        plain.request("GET", "/unlock")
+        redirect = plain.getresponse()
+        assert redirect.status == 301 and redirect.getheader("Location").startswith("https://")
+        assert redirect.getheader("Set-Cookie") is None and b"passphrase" not in redirect.read()
     finally:
         os.killpg(proc.pid, 15)
         try:

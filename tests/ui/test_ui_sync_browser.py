@@ -13,7 +13,7 @@ from sync.agent.service import _Lock, write_status
 from ui import create_app
 from ui.config import TestingConfig
 from ui_recording import PASSPHRASES
-from ui_server import CHROMIUM, CHROMIUM_ARGS, serve
+from ui_server import CHROMIUM, launch, serve
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
@@ -27,7 +27,7 @@ def test_the_line_updates_when_the_sync_finishes(kit):
     sync_config.setup(paths, "127.0.0.1", HOST_KEY)
     app = create_app(data_dir=kit.data_dir, config=TestingConfig())
     with serve(app) as site, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page()
             errors: list[str] = []

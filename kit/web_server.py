@@ -1,0 +1,58 @@
+"""The kit's two listeners: the review app over HTTPS, and plain HTTP that only redirects.
+
+cheroot (CherryPy's WSGI server) terminates TLS with Python's ``ssl`` and
+the kit's :class:`~appliance.tls.context.ServingContexts`; each runs on its
+own thread and stops with :meth:`Listener.stop`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from appliance.errors import KitError
+from appliance.tls.context import ServingContexts
+
+
+class Listener:
+    def __init__(self, server: wsgi.Server, name: str) -> None:
+        self.server = server
+        self.name = name
+        self.thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server.bind_addr[1])
+
+    def start(self) -> "Listener":
+        try:
+            self.server.prepare()  # binds now, so a taken port is an error here, not in the thread
+        except OSError as exc:
+            raise KitError(f"cannot serve on port {self.server.bind_addr[1]}: {exc.strerror or exc} "
+                           "(use --port N / --http-port N)") from None
+        self.thread = threading.Thread(target=self.server.serve, name=self.name, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.thread is not None:
+            self.thread.join(10)
+
+
+def https_listener(app: Callable[..., Any], host: str, port: int, contexts: ServingContexts,
+                   threads: int = 6) -> Listener:
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="lessonkit")
+    served = contexts.self_signed
+    assert served is not None
+    adapter = BuiltinSSLAdapter(str(served.chain_path), str(contexts.store.key_path))
+    adapter.context = contexts.context  # SNI picks the issued certificate; refresh() swaps them live
+    server.ssl_adapter = adapter
+    return Listener(server, "https")
+
+
+def http_listener(app: Callable[..., Any], host: str, port: int) -> Listener:
+    return Listener(wsgi.Server((host, port), app, numthreads=2, server_name="lessonkit"), "http-redirect")
