@@ -72,6 +72,7 @@ class Kit:
         self.redirect: Listener | None = None
         self.tls: ServingContexts | None = None
         self.sync: SyncService | None = None
+        self.tls_store: TlsStore | None = None
         self.housekeeping: Any = None  # appliance.retention.service: trajectory steps, retention
         self.watchdog: systemd.Watchdog | None = None
         self.review_url: str | None = None
@@ -94,8 +95,10 @@ class Kit:
                                         on_shutdown=self._on_button_shutdown)
         self.control = ControlServer(config.socket_path, self._handlers())
         self.control.start()
+        self.tls_store = TlsStore(config.paths.tls, config.kit_id)
+        self.tls_store.ensure()  # the kit's TLS key is made here on a fresh data directory
         self.sync = SyncService(data_dir=config.data_dir, catalogue=catalogue,
-                                on_status=self.controller.on_sync_status)
+                                on_status=self.controller.on_sync_status, tls=self.tls_store)
         self._start_web()
         self._start_sync()
         self.housekeeping = start_housekeeping(catalogue, config.data_dir)
@@ -135,8 +138,7 @@ class Kit:
         if not self.config.serve_review:
             return
         config = self.config
-        # The TLS key is made here on a fresh data directory (first boot makes it on a kit).
-        self.tls = ServingContexts(TlsStore(config.paths.tls, config.kit_id))
+        self.tls = ServingContexts(self.tls_store)
         try:
             app = create_app(controller=self.controller, data_dir=config.data_dir, config=config,
                              catalogue=self.catalogue, sync_service=self.sync, tls=self.tls.store)

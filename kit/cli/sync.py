@@ -16,7 +16,9 @@ from pathlib import Path
 
 from kit.cli.data_option import add_data_option, data_dir_from
 from appliance.paths import KitPaths
+from appliance.config import KitConfig
 from appliance.errors import KitError
+from appliance.tls import TlsStore
 
 PHASES = {"export": "preparing", "push": "sending", "pull": "receiving roster", "apply": "applying", "done": "done"}
 
@@ -57,6 +59,11 @@ def _print_result(result) -> None:
         extra = (f"; roster: {r.people_added} added, {r.people_updated} updated"
                  f"{', assignment changed' if r.assignment_changed else ''}"
                  f"{', settings ' + ', '.join(r.settings_changed) if r.settings_changed else ''}")
+    if result.certificate:
+        extra += f"; new {result.certificate} certificate installed"
+    for skipped in (r.skipped if r else []):
+        if skipped.startswith("certificate:"):
+            extra += f"; {skipped}"
     print(f"sync done in {result.seconds:.1f} s: {result.batches_pushed} batches sent, "
           f"server has applied through #{result.acked_through}{extra}")
 
@@ -92,17 +99,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     catalogue = _catalogue(data_dir)
+    kit = KitConfig.load(data_dir)
+    tls = TlsStore(kit.paths.tls, kit.kit_id)
     if args.once:
         bar = ProgressBar()
         try:
-            result = sync_once(data_dir, catalogue, on_progress=bar, attempts=args.attempts)
+            result = sync_once(data_dir, catalogue, tls=tls, on_progress=bar, attempts=args.attempts)
         finally:
             bar.finish()
         _print_result(result)
         return 0
 
     done = threading.Event()
-    service = SyncService(data_dir, catalogue, on_status=lambda s: print(f"sync: {s}", flush=True))
+    service = SyncService(data_dir, catalogue, on_status=lambda s: print(f"sync: {s}", flush=True), tls=tls)
     service.start()
     service.trigger()
     print("syncing whenever a network is up; Ctrl-C to stop", file=sys.stderr)

@@ -30,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from .service import SyncService, sync_once
 
+    from appliance.config import KitConfig
+    from appliance.tls import TlsStore
+
     catalogue = Catalogue(KitPaths(args.data_dir).catalogue)
+    kit = KitConfig.load(args.data_dir)
+    tls = TlsStore(kit.paths.tls, kit.kit_id)
     if args.mode == "once":
         try:
-            result = sync_once(args.data_dir, catalogue, attempts=args.attempts)
+            result = sync_once(args.data_dir, catalogue, tls=tls, attempts=args.attempts)
         except KitError as exc:
             print(f"sync: {exc}", file=sys.stderr)
             return 1
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     service = SyncService(args.data_dir, catalogue,
                           on_status=lambda s: print(f"sync: {s}", flush=True),
-                          poll_s=args.poll, period_s=args.period, backoff_s=(1.0, 30.0))
+                          tls=tls, poll_s=args.poll, period_s=args.period, backoff_s=(1.0, 30.0))
     service.start()
     try:
         stop.wait()

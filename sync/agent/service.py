@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Callable
 
 from appliance.errors import KitError
+from appliance.tls import TlsStore
 
-from . import config, export, health, netwatch, roster, transport
+from . import certificate, config, export, health, netwatch, roster, transport
 from . import state as state_mod
 from .config import SyncPaths
 from .files import write_json
@@ -46,6 +47,7 @@ class SyncResult:
     acked_through: int = 0
     seconds: float = 0.0
     retries: list[str] = field(default_factory=list)
+    certificate: str | None = None  # issuer of a certificate installed by this sync
 
 
 def _now() -> str:
@@ -78,7 +80,7 @@ def write_status(paths: SyncPaths, phase: str, **extra) -> None:
     write_json(paths.root / "status.json", {"phase": phase, "at": _now(), **extra})
 
 
-def sync_once(data_dir: Path, catalogue, *, on_progress: Progress | None = None,
+def sync_once(data_dir: Path, catalogue, *, tls: TlsStore | None = None, on_progress: Progress | None = None,
               on_transfer: Callable[[transport.Transfer], None] | None = None,
               attempts: int = 4, base_delay: float = 1.0, lock_wait_s: float = 120.0) -> SyncResult:
     """Run one complete sync; raises a KitError (one line) when it cannot finish."""
@@ -97,6 +99,8 @@ def sync_once(data_dir: Path, catalogue, *, on_progress: Progress | None = None,
             progress("export", 0.0)
             write_status(paths, "syncing")
             health.maybe_emit(catalogue, paths.data_dir, state)
+            if tls is not None:
+                certificate.queue_csr(catalogue, tls)
             state_mod.save(paths, state)
             before = export.exported_through(paths, state)
             export.export(catalogue, paths)
@@ -122,6 +126,10 @@ def sync_once(data_dir: Path, catalogue, *, on_progress: Progress | None = None,
                                    on_retry=lambda exc, n: result.retries.append(str(exc)))
             progress("apply", 0.0)
             result.roster = roster.apply(catalogue, paths.incoming)
+            if tls is not None:
+                result.certificate, refused = certificate.apply_answer(tls, paths.incoming)
+                if refused:
+                    result.roster.skipped.append(f"certificate: {refused}")
             if result.roster.acked_through:
                 state["acked_through"] = min(result.roster.acked_through, state["pushed_through"])
                 export.prune(paths, state["acked_through"])
@@ -198,10 +206,12 @@ class SyncService:
     """
 
     def __init__(self, data_dir: Path, catalogue, on_status: Callable[[str], None] | None = None, *,
+                 tls: TlsStore | None = None,
                  poll_s: float = 2.0, period_s: float = 900.0, backoff_s: tuple[float, float] = (5.0, 300.0),
                  read_net: Callable[[], netwatch.NetState] = netwatch.read_state) -> None:
         self.data_dir = Path(data_dir)
         self.catalogue = catalogue
+        self.tls = tls
         self.on_status = on_status or (lambda s: None)
         self.poll_s, self.period_s, self.backoff_s = poll_s, period_s, backoff_s
         self.read_net = read_net
@@ -270,7 +280,7 @@ class SyncService:
         self.on_status("syncing")
         self.runs += 1
         try:
-            self.last_result = sync_once(self.data_dir, self.catalogue, attempts=2)
+            self.last_result = sync_once(self.data_dir, self.catalogue, tls=self.tls, attempts=2)
         except config.NotConfigured as exc:
             self.last_error = str(exc)
             self.on_status("failed")
