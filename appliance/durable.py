@@ -96,3 +96,17 @@ def write_atomic(
         view = memoryview(data)
         while view:
             view = view[os.write(out.fileno(), view):]
+
+
+def write_file(path: Path | str, data: bytes | str, mode: int = 0o644) -> None:
+    """Replace ``path`` atomically (text is UTF-8), making its directory if needed.
+
+    First boot writes to the boot partition (FAT), where a rename is not
+    atomic in the strict sense; but the temp name is never read by anything,
+    which is what matters there.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, data, mode=mode)

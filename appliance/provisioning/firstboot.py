@@ -33,7 +33,10 @@ from pathlib import Path
 
 from appliance.provisioning import label, secrets
 from appliance.provisioning.config import FILE_NAME, ProvisioningConfig, read_provisioning_file
-from appliance.provisioning.durable import fsync_dir, write_file
+from appliance.paths import KitPaths
+from appliance.durable import fsync_dir, write_file
+from appliance.tls import certs as tls_certs
+from appliance.tls.store import self_signed_names
 
 KIT_USER = "lessonkit"
 ADMIN_USER = "kitadmin"  # IT's account: console password and SSH keys from lessonkit.toml
@@ -127,6 +130,14 @@ def _kit_toml(kit_id: str, cfg: ProvisioningConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _put_card(put, kit_id: str, ssid: str, passphrase: str, fingerprint: str) -> None:
+    card = label.TeacherCard(kit_id, ssid, passphrase, fingerprint)
+    put(label.CARD_TEXT, card.text(), 0o600)
+    put(label.CARD_HTML, card.html(), 0o600)
+    put(label.LABEL_QR, label.wifi_qr_svg(ssid, passphrase), 0o600)
+    put(label.PAGE_QR, label.page_qr_svg(card.url))
+
+
 def _generate(layout: Layout, cfg: ProvisioningConfig) -> None:
     staging = layout.staging
     if staging.exists():
@@ -154,9 +165,15 @@ def _generate(layout: Layout, cfg: ProvisioningConfig) -> None:
         0o600,
     )
     put("kit.toml", _kit_toml(kit_id, cfg))
+    # The review page's TLS key: made here, it never leaves the kit.
+    tls_key = tls_certs.new_key()
+    put("tls-key.pem", tls_certs.key_pem(tls_key), 0o600)
+    self_signed = tls_certs.self_signed(tls_key, *self_signed_names(kit_id))
+    put("tls-self-signed.pem", self_signed)
     server = f"{cfg.server.user}@{cfg.server.host}:{cfg.server.port}" if cfg.server else None
-    put(label.LABEL_TEXT, label.label_text(kit_id, ssid, passphrase, sync_public.decode(), server), 0o600)
-    put(label.LABEL_QR, label.wifi_qr_svg(ssid, passphrase), 0o600)
+    put(label.LABEL_TEXT, label.label_text(kit_id))
+    put(label.REGISTER_TEXT, label.register_text(kit_id, sync_public.decode(), server))
+    _put_card(put, kit_id, ssid, passphrase, tls_certs.describe(self_signed).fingerprint)
     fsync_dir(staging)
 
     os.replace(staging, layout.identity)  # the commit
@@ -236,11 +253,17 @@ def _install(layout: Layout) -> None:
     os.chmod(sync_dir, 0o700)
     write_file(sync_dir / "id_ed25519", (ident / "sync_ed25519").read_bytes(), 0o600)
     write_file(sync_dir / "id_ed25519.pub", (ident / "sync_ed25519.pub").read_bytes())
+    tls_dir = KitPaths(data).tls
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(tls_dir, 0o700)
+    write_file(tls_dir / "key.pem", (ident / "tls-key.pem").read_bytes(), 0o600)
+    write_file(tls_dir / "self-signed.pem", (ident / "tls-self-signed.pem").read_bytes())
     owner = _uid_gid(root, KIT_USER)
     if owner and os.geteuid() == 0:
         # The kit service runs as this user: it owns its data directory and
         # reads its sync key; the host keys and identity/ stay root's.
-        for path in (data, sync_dir, sync_dir / "id_ed25519", sync_dir / "id_ed25519.pub", ssh_dir):
+        for path in (data, sync_dir, sync_dir / "id_ed25519", sync_dir / "id_ed25519.pub", ssh_dir,
+                     tls_dir, tls_dir / "key.pem", tls_dir / "self-signed.pem"):
             os.chown(path, *owner)
         if (ssh_dir / "known_hosts").exists():
             os.chown(ssh_dir / "known_hosts", *owner)
@@ -261,8 +284,9 @@ def _install(layout: Layout) -> None:
         os.chmod(home / ".ssh", 0o700)
         _checkpoint("install admin ssh keys")
 
-    copy(label.LABEL_TEXT, layout.boot / label.LABEL_TEXT)
-    copy(label.LABEL_QR, layout.boot / label.LABEL_QR)
+    for name in (label.LABEL_TEXT, label.REGISTER_TEXT, label.CARD_TEXT, label.CARD_HTML, label.LABEL_QR,
+                 label.PAGE_QR):
+        copy(name, layout.boot / name)
     applied = layout.boot / FILE_NAME
     if applied.exists():
         # Keep it for the record, but under a name first boot no longer reads.

@@ -53,6 +53,11 @@ SELF_SIGNED_RENEW = dt.timedelta(days=30)
 HOTSPOT_ADDRESS = "10.42.0.1"
 
 
+def self_signed_names(kit_id: str) -> tuple[list[str], list[str]]:
+    """DNS names and addresses of the kit's own certificate: its id, localhost, the hotspot address."""
+    return [kit_id, "localhost"], [HOTSPOT_ADDRESS, "127.0.0.1", "::1"]
+
+
 class TlsRefused(KitError):
     """A certificate from the server that the kit will not serve."""
 
@@ -91,7 +96,7 @@ class TlsStore:
         return certs.load_key(self.key_path.read_bytes())
 
     def self_signed_names(self) -> tuple[list[str], list[str]]:
-        return [self.kit_id, "localhost"], [HOTSPOT_ADDRESS, "127.0.0.1", "::1"]
+        return self_signed_names(self.kit_id)
 
     # -- making --------------------------------------------------------------
 

@@ -197,8 +197,13 @@ def test_first_boot_in_chroot(kit_a: MountedKit, provisioned_a: dict):
     assert (root / "var/lib/lessonkit/provisioned").exists()
     nm = (root / "etc/NetworkManager/system-connections/lessonkit-hotspot.nmconnection").read_text()
     assert f"psk={provisioned_a['passphrase']}" in nm and "pairwise=ccmp" in nm
+    assert "pmf=3" in nm and "ap-isolation=1" in nm
     label = (root / "boot/firmware/lessonkit-label.txt").read_text()
-    assert provisioned_a["ssid"] in label and provisioned_a["sync_pub"].decode().split()[1] in label
+    assert provisioned_a["passphrase"] not in label  # the case label is what pupils read
+    card = (root / "boot/firmware/lessonkit-teacher-card.txt").read_text()
+    assert provisioned_a["ssid"] in card and provisioned_a["passphrase"] in card
+    register = (root / "boot/firmware/lessonkit-register.txt").read_text()
+    assert provisioned_a["sync_pub"].decode().split()[1] in register
     assert (root / "boot/firmware/lessonkit-wifi.svg").read_bytes().lstrip().startswith(b"<?xml")
     # The image's own sshd accepts the generated host keys and our keys-only config.
     (root / "run/sshd").mkdir(parents=True, exist_ok=True)  # made by ssh.service on a running kit

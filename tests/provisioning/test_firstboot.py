@@ -41,9 +41,21 @@ def check_consistent(root: Path) -> dict:
     nm = (root / "etc/NetworkManager/system-connections/lessonkit-hotspot.nmconnection").read_text()
     assert f"ssid={state['ssid']}\n" in nm and f"psk={state['passphrase']}\n" in nm
     assert "@" not in "".join(l for l in nm.splitlines() if not l.startswith("#"))
-    label = (root / "boot/firmware/lessonkit-label.txt").read_text()
-    assert state["passphrase"] in label and state["ssid"] in label and state["sync_pub"] in label
-    assert (root / "boot/firmware/lessonkit-wifi.svg").read_bytes() == (ident / "lessonkit-wifi.svg").read_bytes()
+    boot = root / "boot/firmware"
+    label = (boot / "lessonkit-label.txt").read_text()
+    assert state["kit_id"] in label and state["passphrase"] not in label and state["ssid"] not in label
+    card = (boot / "lessonkit-teacher-card.txt").read_text()
+    assert state["passphrase"] in card and state["ssid"] in card
+    assert state["sync_pub"] in (boot / "lessonkit-register.txt").read_text()
+    assert (boot / "lessonkit-wifi.svg").read_bytes() == (ident / "lessonkit-wifi.svg").read_bytes()
+    # The review page's TLS key is made on the kit, owned by the data directory, and the card
+    # carries the fingerprint of the certificate the kit serves by address.
+    from appliance.tls import TlsStore
+    tls = root / "var/lib/lessonkit/data/tls"
+    assert stat.S_IMODE((tls / "key.pem").stat().st_mode) == 0o600
+    served = TlsStore(tls, state["kit_id"]).best()
+    assert served.issuer == "self-signed" and served.info.fingerprint in card
+    assert "10.42.0.1" in served.info.ips
     # Keys are real OpenSSH keys and the public halves match the private ones.
     for private, public in [
         (root / "etc/ssh/ssh_host_ed25519_key", root / "etc/ssh/ssh_host_ed25519_key.pub"),

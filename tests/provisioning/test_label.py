@@ -16,10 +16,24 @@ def test_special_characters_are_escaped():
     assert label.wifi_qr_payload("a;b,c", 'x:"y"\\') == 'WIFI:T:WPA;S:a\\;b\\,c;P:x\\:\\"y\\"\\\\;;'
 
 
-def test_label_text_has_everything_it_needs():
-    text = label.label_text("lk-ab12cd34", "Lesson kit AB12CD34", "abcd-efgh-jkmn-pqrs", "ssh-ed25519 AAAA x\n", None)
-    assert "Wi-Fi name:      Lesson kit AB12CD34" in text
-    assert "Wi-Fi password:  abcd-efgh-jkmn-pqrs" in text
+def test_the_case_label_names_the_kit_and_holds_no_password():
+    text = label.label_text("lk-ab12cd34")
+    assert "lk-ab12cd34" in text and "Vraag je coach" in text
+    assert "abcd" not in text and "Wi-Fi" not in text
+
+
+def test_the_teacher_card_has_the_wifi_the_page_and_the_fingerprint():
+    fp = ":".join(["AB"] * 32)
+    card = label.TeacherCard("lk-ab12cd34", "Lesson kit AB12CD34", "abcd-efgh-jkmn-pqrs", fp)
+    text, html = card.text(), card.html()
+    for part in ("Lesson kit AB12CD34", "abcd-efgh-jkmn-pqrs", "https://10.42.0.1/", fp):
+        assert part in text
+    assert "abcd-efgh-jkmn-pqrs" in html and html.count("<svg") == 2 and "AB:<wbr>AB" in html
+    ET.fromstring(label.page_qr_svg())  # a valid SVG
+
+
+def test_it_gets_the_registration_line():
+    text = label.register_text("lk-ab12cd34", "ssh-ed25519 AAAA x\n", None)
     assert "kit-server add-kit lk-ab12cd34 'ssh-ed25519 AAAA x'" in text
 
 
