@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "kit.cli.sync",
     "kit.cli.admin_password",
     "kit.cli.tls",
+    "kit.cli.hotspot",
 ]
 
 

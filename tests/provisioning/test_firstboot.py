@@ -163,3 +163,18 @@ def test_full_boot_partition_loses_nothing(kit_root: Path, monkeypatch):
     monkeypatch.setattr(firstboot, "write_file", real)
     provision(layout, grow=False)
     assert check_consistent(kit_root)["kit_id"] == committed.strip()
+
+
+def test_hotspot_rotate_gives_a_new_password_and_card(kit_root: Path):
+    """A lost teacher card: `kit hotspot rotate` changes only the Wi-Fi password, everywhere."""
+    provision(Layout.for_root(kit_root), grow=False)
+    before = read_state(kit_root)
+    out = subprocess.run([sys.executable, "-m", "kit", "hotspot", "rotate", "--root", str(kit_root)],
+                         capture_output=True, text=True, check=True)
+    assert before["ssid"] in out.stdout
+    after = check_consistent(kit_root)  # the profile and the card agree with the identity
+    assert after["passphrase"] != before["passphrase"]
+    assert {k: v for k, v in after.items() if k != "passphrase"} == {k: v for k, v in before.items() if k != "passphrase"}
+    for path in [*(kit_root / "boot/firmware").iterdir(), *(kit_root / "var/lib/lessonkit/identity").iterdir(),
+                 kit_root / "etc/NetworkManager/system-connections/lessonkit-hotspot.nmconnection"]:
+        assert before["passphrase"].encode() not in path.read_bytes(), path
