@@ -19,7 +19,7 @@ import pytest
 from appliance.tls import TlsStore
 from appliance.tls.context import ServingContexts
 from kit.web_server import https_listener
-from tests.support.tls import KIT_ID, KIT_NAME
+from tests.support.tls import KIT_ID, KIT_NAME, kit_contexts
 from ui import create_app
 from ui.config import TestingConfig
 from ui_recording import PASSPHRASES
@@ -170,3 +170,16 @@ def test_the_kit_refuses_a_certificate_for_another_key(tmp_path):
         store.install({"issuer": "acme", "chain_pem": school_ca().sign(store.csr(), KIT_NAME, days=5, not_before=past)})
     assert not store.issued_path("school-ca").exists() and not store.issued_path("acme").exists()
     assert store.best().issuer == "self-signed"
+
+
+def test_beheer_shows_the_certificate_and_its_days_left(kit, tmp_path):
+    from ui_helpers import ADMIN_PASSWORD, login_admin
+
+    contexts = kit_contexts(tmp_path / "tls", school_ca())
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig(admin_password=ADMIN_PASSWORD), tls=contexts.store)
+    client = app.test_client()
+    login_admin(client)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "Uitgegeven door de eigen certificaatautoriteit van de school." in page
+    assert "Nog 19 dagen geldig." in page and "De kit vraagt bij de volgende synchronisatie" in page
+    assert contexts.store.best().info.fingerprint in page

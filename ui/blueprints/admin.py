@@ -50,18 +50,22 @@ def login_post() -> Any:
     return redirect(url_for("admin.index"))
 
 
+def _page(message: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    cat = web.catalogue()
+    tls = current_app.extensions.get("kit_tls")
+    return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
+                           settings=cat.all_settings(), message=message, error=error,
+                           certificate=tls.status() if tls is not None else None), status
+
+
 @bp.get("/")
 @web.admin_required
 def index() -> Any:
-    cat = web.catalogue()
-    return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
-                           settings=web.catalogue().all_settings(), message=request.args.get("done"), error=None)
+    return _page(message=request.args.get("done"))
 
 
 def _page_with_error(message: str, status: int = 400) -> Any:
-    cat = web.catalogue()
-    return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
-                           settings=web.catalogue().all_settings(), message=None, error=message), status
+    return _page(error=message, status=status)
 
 
 @bp.post("/people")
