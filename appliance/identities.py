@@ -1,5 +1,9 @@
 """A person's key on the kit: an X25519 identity stored only wrapped with their passphrase.
 
+Creating the person here is enrolling her on this kit: her consent key
+(derived from the identity, :mod:`appliance.consent`) is pinned beside her
+recipient, so that only she can confirm who may watch her recordings.
+
 The private key never touches the disk in the clear: it is generated in
 memory, wrapped (scrypt, exactly what ``age -p`` writes) and saved as
 ``DATA/identities/<person-id>.age``. Only the public ``age1…`` recipient
@@ -15,6 +19,7 @@ from pathlib import Path
 from appliance import age
 from appliance.catalogue import Catalogue
 from appliance.catalogue.people import new_person_id, normal_name
+from appliance.consent.signing import consent_key, public_key_hex
 from appliance.durable import write_atomic
 from appliance.errors import KitError
 from appliance.paths import KitPaths
@@ -47,6 +52,12 @@ def save_wrapped_identity(paths: KitPaths, person_id: str, wrapped: bytes) -> Pa
     return path
 
 
+def unwrap(data_dir: Path, person_id: str, passphrase: str) -> age.X25519Identity:
+    """The person's identity, in memory only; ``age.IncorrectPassphrase`` if the passphrase is wrong."""
+    wrapped = KitPaths(data_dir).identity(person_id).read_bytes()
+    return age.unwrap_identity(wrapped, passphrase)
+
+
 def create_person(
     data_dir: Path, catalogue: Catalogue, name: str, role: str, passphrase: str,
     work_factor: int | None = None,
@@ -60,7 +71,8 @@ def create_person(
     kwargs = {"work_factor": work_factor} if work_factor else {}
     path = save_wrapped_identity(KitPaths(data_dir), person_id, age.wrap_identity(identity, passphrase, **kwargs))
     try:
-        return catalogue.add_person(name, role, str(identity.recipient), person_id=person_id)
+        return catalogue.add_person(name, role, str(identity.recipient), person_id=person_id,
+                                    signing_key=public_key_hex(consent_key(identity)))
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -27,6 +27,7 @@ import psutil
 
 from appliance import age
 from appliance.catalogue import Catalogue
+from appliance.consent import Consents, consent_key, public_key_hex
 from appliance.daemon.control import call
 from appliance.errors import KitError
 
@@ -126,15 +127,20 @@ def run(quick: bool) -> str:
         data.mkdir()
         (data / "kit.toml").write_text(f"segment_seconds = {SEGMENT_S}\nwidth = 1280\nheight = 720\n")
         catalogue = Catalogue(data / "catalogue.db")
+        rows, keys = [], []
         for name, role in (("Bench Teacher", "teacher"), ("Bench Coach", "coach")):
-            catalogue.add_person(name, role, str(age.generate_identity().recipient))
+            identity = age.generate_identity()
+            keys.append(identity)
+            rows.append(catalogue.add_person(name, role, str(identity.recipient),
+                                             signing_key=public_key_hex(consent_key(identity))))
         catalogue.assign("Bench Teacher", "Bench Coach")
+        Consents(catalogue).confirm_pair(rows[0]["id"], rows[1]["id"], *keys)
         catalogue.close()
 
         log = open(Path(tmp) / "kit.log", "w")
         proc = subprocess.Popen(
             [sys.executable, "-m", "kit", "run", "--simulate", "--data", str(data),
-             "--port", str(_free_port())],
+             "--port", str(_free_port()), "--http-port", str(_free_port())],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "KIT_LOG_LEVEL": "WARNING"},
         )
         try:

@@ -83,6 +83,18 @@ class X25519Identity:
         # Never show the secret in logs or tracebacks.
         return f"X25519Identity(recipient={str(self.recipient)!r})"
 
+    def derive(self, info: bytes, length: int = 32) -> bytes:
+        """A key for another purpose, bound to this identity (HKDF-SHA-256 over its secret).
+
+        Only someone holding the identity can compute it; the secret itself
+        never leaves this object. ``info`` names the purpose.
+
+        >>> me = X25519Identity.generate()
+        >>> me.derive(b"a") == me.derive(b"a") != me.derive(b"b")
+        True
+        """
+        return hkdf_sha256(self._private.private_bytes_raw(), b"", info, length)
+
     def unwrap(self, stanzas: list[Stanza]) -> bytes | None:
         """Return the file key, ``None`` if no stanza is for us.
 

@@ -18,7 +18,7 @@ import sqlite_utils
 
 from appliance.clock import Clock
 
-from .schema import STATEMENTS
+from .schema import STATEMENTS, add_missing_columns
 
 # An outbox payload goes to the school server: it must never carry key
 # material or a footage path. These are cheap, last-line checks.
@@ -64,6 +64,7 @@ class CatalogueBase:
         with self.transaction():
             for statement in STATEMENTS:
                 db.execute(statement)
+            add_missing_columns(db)
 
     # -- connections ---------------------------------------------------------
 

@@ -29,7 +29,9 @@ class PeopleMixin(CatalogueBase):
         if self.query_one("SELECT id FROM people WHERE name = ? COLLATE NOCASE", (normal_name(name),)):
             raise DuplicatePerson(normal_name(name))
 
-    def add_person(self, name: str, role: str, recipient: str, person_id: str | None = None) -> dict:
+    def add_person(self, name: str, role: str, recipient: str, person_id: str | None = None, *,
+                   signing_key: str | None = None) -> dict:
+        """A teacher or coach. ``signing_key`` (her consent key) pins her keys: she enrolled here."""
         name = normal_name(name)
         if not name:
             raise WrongRole("a person needs a name")
@@ -43,6 +45,8 @@ class PeopleMixin(CatalogueBase):
             "role": role,
             "recipient": recipient,
             "created_at": self.clock.now().wall_iso,
+            "signing_key": signing_key,
+            "enrolled_at": self.clock.now().wall_iso if signing_key else None,
         }
         with self.transaction() as db:
             self.check_name_free(name)

@@ -12,7 +12,9 @@ STATEMENTS = [
         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
         role TEXT NOT NULL CHECK (role IN ('teacher', 'coach')),
         recipient TEXT NOT NULL,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        signing_key TEXT,
+        enrolled_at TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS assignment (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -64,6 +66,23 @@ STATEMENTS = [
         created_at TEXT NOT NULL
     )""",
 ]
+
+
+# Columns added after a table first shipped: (table, column, type). A kit
+# updated in place gets them on its next start; new kits have them already.
+COLUMNS_ADDED = [
+    # The person's consent key (hex Ed25519), pinned when she enrols on this
+    # kit; NULL for people the school server published who never enrolled here.
+    ("people", "signing_key", "TEXT"),
+    ("people", "enrolled_at", "TEXT"),
+]
+
+
+def add_missing_columns(db) -> None:
+    for table, column, kind in COLUMNS_ADDED:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})").fetchall()}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 def ensure_tables(catalogue, names: tuple[str, ...], statements: list[str]) -> None:

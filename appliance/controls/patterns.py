@@ -3,7 +3,7 @@
 A pattern is a list of ``(on, seconds)`` steps, played once or repeated.
 Counted blinks tell the "cannot record" reasons apart without a manual
 next to the kit: 2 = no teacher/coach assigned, 3 = disk nearly full,
-4 = no camera. The README's table is generated from ``PATTERNS``.
+4 = no camera, 5 = the teacher has not confirmed the coach. The README's table is generated from ``PATTERNS``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ PATTERNS: dict[str, Pattern] = {
         Pattern("disk_low", _blinks(3), True,
                 "cannot record: less than 10 minutes of space left", "3 blinks, pause"),
         Pattern("no_camera", _blinks(4), True, "cannot record: no camera", "4 blinks, pause"),
+        Pattern("no_consent", _blinks(5), True,
+                "cannot record: the teacher has not confirmed this coach (or withdrew)", "5 blinks, pause"),
         Pattern("syncing", ((True, 1.0), (False, 1.0)), True, "syncing with the school server",
                 "slow blink (1 s on, 1 s off)"),
         Pattern("sync_done", ((True, 0.1), (False, 0.1)) * 2 + ((True, 3.0),), False,

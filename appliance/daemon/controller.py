@@ -16,6 +16,7 @@ from typing import Any, Callable
 from appliance.camera import CameraUnavailable
 from appliance.catalogue import Catalogue, NoAssignment
 from appliance.config import KitConfig
+from appliance.consent import Consents, NoConsent
 from appliance.errors import KitError
 from appliance.footage.store import sealed_sizes
 
@@ -67,6 +68,7 @@ class KitController:
     ) -> None:
         self.config = config
         self.catalogue = catalogue
+        self.consents = Consents(catalogue)
         self.camera = camera
         self.controls = controls
         self.storage = storage or StorageGuard(
@@ -110,8 +112,12 @@ class KitController:
             return "no_camera", REASONS["no_camera"]
         if self._camera_error:
             return "no_camera", f"{REASONS['no_camera']} ({self._camera_error})"
-        if self.catalogue.get_assignment() is None:
+        assignment = self.catalogue.get_assignment()
+        if assignment is None:
             return "no_assignment", REASONS["no_assignment"]
+        why = self.consents.problem(assignment["teacher"]["id"], assignment["coach"]["id"])
+        if why:
+            return "no_consent", why
         if not self.storage.can_start(self._bytes_per_second()):
             return "disk_low", REASONS["disk_low"].format(minutes=self.storage.min_minutes)
         return None
@@ -185,7 +191,13 @@ class KitController:
             except DiskLow as exc:
                 self.refresh()
                 raise CannotRecord("disk_low", str(exc)) from None
-            recipients = [assignment["teacher"]["recipient"], assignment["coach"]["recipient"]]
+            try:
+                # Only what the teacher and the coach signed, checked now: never
+                # whatever the people table says at this moment.
+                recipients = self.consents.recipients(assignment["teacher"]["id"], assignment["coach"]["id"])
+            except NoConsent as exc:
+                self.refresh()
+                raise CannotRecord("no_consent", str(exc).removeprefix("cannot record: ")) from None
             parsed = _parse_recipients(recipients)
             row = self.catalogue.create_recording(
                 assignment["teacher"]["id"], assignment["coach"]["id"], recipients

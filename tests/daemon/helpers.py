@@ -11,6 +11,7 @@ from typing import Callable
 from appliance import age
 from appliance.catalogue import Catalogue
 from appliance.config import KitConfig
+from appliance.consent import Consents, consent_key, public_key_hex
 
 AGE = "/usr/bin/age"
 FFPROBE = "/usr/bin/ffprobe"
@@ -30,16 +31,24 @@ def small_config(data_dir: Path, **changes) -> KitConfig:
 
 
 def add_people(catalogue: Catalogue, key_dir: Path, assign: bool = True) -> dict[str, Path]:
-    """A teacher and a coach; their plain identity files (for the age CLI) in key_dir."""
-    keys = {}
+    """A teacher and a coach enrolled on the kit; their plain identity files (for the age CLI) in key_dir.
+
+    With ``assign`` they are the kit's pair, confirmed by Anna and accepted
+    by Bram with their own keys, so the kit records for them.
+    """
+    keys, identities, rows = {}, {}, {}
     for name, role in (("Anna", "teacher"), ("Bram", "coach")):
         identity = age.generate_identity()
-        catalogue.add_person(name, role, str(identity.recipient))
+        rows[role] = catalogue.add_person(name, role, str(identity.recipient),
+                                          signing_key=public_key_hex(consent_key(identity)))
+        identities[role] = identity
         key_file = key_dir / f"{name}.key"
         key_file.write_text(str(identity) + "\n")
         keys[role] = key_file
     if assign:
         catalogue.assign("Anna", "Bram")
+        Consents(catalogue).confirm_pair(rows["teacher"]["id"], rows["coach"]["id"],
+                                         identities["teacher"], identities["coach"])
     return keys
 
 

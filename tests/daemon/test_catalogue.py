@@ -65,7 +65,7 @@ def test_doctests_pass():
 
 def test_schema_matches_the_documented_contract(cat):
     expected = {
-        "people": ["id", "name", "role", "recipient", "created_at"],
+        "people": ["id", "name", "role", "recipient", "created_at", "signing_key", "enrolled_at"],
         "assignment": ["id", "teacher_id", "coach_id", "assigned_at"],
         "recordings": ["id", "teacher_id", "coach_id", "recipients", "boot_id", "started_mono",
                        "started_at", "clock_trusted", "duration_s", "segments", "bytes", "state",

@@ -13,7 +13,8 @@ from appliance.camera import SimulatedCamera
 from appliance.catalogue import Catalogue
 from appliance.config import KitConfig
 from appliance.daemon.controller import KitController
-from appliance.identities import create_person
+from appliance.consent import Consents
+from appliance.identities import create_person, unwrap
 
 PASSPHRASES = {"Anna": "anna-correct-horse", "Bram": "bram-battery-staple", "Cor": "cor-tr0ub4dor-three"}
 WORK_FACTOR = 10
@@ -45,6 +46,11 @@ def make_kit(data_dir: Path) -> Kit:
     catalogue = Catalogue(config.catalogue_path)
     people = {name: create_person(data_dir, catalogue, name, role, PASSPHRASES[name], work_factor=WORK_FACTOR)
               for name, role in (("Anna", "teacher"), ("Bram", "coach"), ("Cor", "teacher"))}
+    # Both teachers confirmed coach Bram with their own keys, and he accepted.
+    identity = {name: unwrap(data_dir, people[name]["id"], PASSPHRASES[name]) for name in people}
+    for teacher in ("Anna", "Cor"):
+        Consents(catalogue).confirm_pair(people[teacher]["id"], people["Bram"]["id"], identity[teacher],
+                                         identity["Bram"])
     camera = SimulatedCamera(160, 96, fps=15, realtime=True)
     controller = KitController(config, catalogue, camera, None)
     return Kit(data_dir, catalogue, controller, people)

@@ -16,7 +16,8 @@ from appliance import age
 from appliance.camera import SimulatedCamera
 from appliance.catalogue import Catalogue
 from appliance.footage.recorder import SegmentRecorder
-from appliance.identities import create_person
+from appliance.consent import Consents
+from appliance.identities import create_person, unwrap
 
 PASSPHRASES = {
     "Anna": "anna-correct-horse",
@@ -62,6 +63,9 @@ def build(data_dir: Path, seconds: float = 20.0) -> KitData:
     for name, role in (("Anna", "teacher"), ("Bram", "coach"), ("Cor", "teacher")):
         people[name] = create_person(data_dir, catalogue, name, role, PASSPHRASES[name], work_factor=WORK_FACTOR)
     catalogue.assign("Anna", "Bram")
+    Consents(catalogue).confirm_pair(people["Anna"]["id"], people["Bram"]["id"],
+                                     unwrap(data_dir, people["Anna"]["id"], PASSPHRASES["Anna"]),
+                                     unwrap(data_dir, people["Bram"]["id"], PASSPHRASES["Bram"]))
     own = record(catalogue, data_dir, people["Anna"], people["Bram"], seconds)
     foreign = record(catalogue, data_dir, people["Cor"], people["Bram"], 4.0)
     duration = float(catalogue.get_recording(own)["duration_s"])
