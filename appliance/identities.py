@@ -76,3 +76,22 @@ def create_person(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+def enrol_existing(data_dir: Path, catalogue: Catalogue, person: dict, passphrase: str,
+                   work_factor: int | None = None) -> dict:
+    """A person the school server published, enrolling here: her own key replaces the published one.
+
+    Only for a person not yet enrolled on this kit (no pinned consent key).
+    """
+    if person["signing_key"]:
+        raise KitError(f"{person['name']} has already enrolled on this kit")
+    check_passphrase(passphrase)
+    identity = age.generate_identity()
+    kwargs = {"work_factor": work_factor} if work_factor else {}
+    save_wrapped_identity(KitPaths(data_dir), person["id"], age.wrap_identity(identity, passphrase, **kwargs))
+    with catalogue.transaction() as db:
+        db.execute("UPDATE people SET recipient = ?, signing_key = ?, enrolled_at = ? WHERE id = ? AND signing_key IS NULL",
+                   (str(identity.recipient), public_key_hex(consent_key(identity)), catalogue.clock.now().wall_iso,
+                    person["id"]))
+    return catalogue.get_person(person["id"])

@@ -101,7 +101,6 @@ SETTINGS: dict[str, tuple[type, Any, Any]] = {
     "retention_days": (int, 1, 3650),
     "close_trajectory_after_days": (int, 1, 3650),
     "sync_period_s": (int, 60, 86400),
-    "stats_opt_in_default": (bool, None, None),
 }
 SYNCED_SETTINGS = set(SETTINGS)
 RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")

@@ -80,9 +80,11 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ui.blueprints import admin, annotate, api, auth, export, library, live, player, stats, sync, trajectory
+    from ui.blueprints import (admin, annotate, api, auth, consent, enrol, export, library, live, player, stats, sync,
+                               trajectory)
 
-    for module in (auth, library, player, live, annotate, stats, export, admin, api, sync, trajectory):
+    for module in (auth, enrol, consent, library, player, live, annotate, stats, export, admin, api, sync,
+                   trajectory):
         app.register_blueprint(module.bp)
 
 

@@ -57,6 +57,14 @@ STATEMENTS = [
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     )""",
+    # Roster entries from the school server that tried to change the key of a
+    # person who enrolled on this kit: refused, kept here for the Beheer page.
+    """CREATE TABLE IF NOT EXISTS refused_key_changes (
+        id INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        offered_recipient TEXT NOT NULL,
+        refused_at TEXT NOT NULL
+    )""",
     # AUTOINCREMENT: a sequence number is never reused, even after the sync
     # agent prunes rows the server has acknowledged.
     """CREATE TABLE IF NOT EXISTS outbox (

@@ -8,9 +8,10 @@ from the annotations document.
 
 The choice is per recording, and only the recording's teacher makes it
 (``ui/blueprints/stats.py`` checks that). It lives in the catalogue table
-``stats_sharing``: ``opted_in`` 1 or 0 once the teacher chose, NULL to follow
-the synced setting ``stats_opt_in_default`` (absent: off); ``sent`` is the
-payload last queued, so a save that changes no number queues nothing.
+``stats_sharing``: ``opted_in`` 1 once the teacher switched sharing on, 0
+(or no row) otherwise. No setting, from the school server or anyone else,
+can switch it on for her. ``sent`` is the payload last queued, so a save that
+changes no number queues nothing.
 Switching off queues ``stats.withdrawn``, on which the server drops the
 numbers it holds for that lesson.
 
@@ -33,7 +34,6 @@ from appliance.coding.statistics import lesson_statistics
 
 log = logging.getLogger("appliance.coding.stats_sharing")
 
-DEFAULT_SETTING = "stats_opt_in_default"
 _TABLE = """CREATE TABLE IF NOT EXISTS stats_sharing (
     recording_id TEXT PRIMARY KEY, opted_in INTEGER, changed_at TEXT, sent TEXT)"""
 
@@ -65,14 +65,10 @@ class StatsSharing:
         return self.catalogue.query_one(
             "SELECT opted_in, sent FROM stats_sharing WHERE recording_id = ?", (recording_id,))
 
-    def _default(self) -> bool:
-        return self.catalogue.get_setting(DEFAULT_SETTING, False) is True
-
     def is_shared(self, recording_id: str) -> bool:
+        """Only the teacher's own "on" shares (a NULL left by older kits is off)."""
         row = self._row(recording_id)
-        if row is None or row["opted_in"] is None:
-            return self._default()
-        return bool(row["opted_in"])
+        return row is not None and row["opted_in"] == 1
 
     def choose(self, recording_id: str, share: bool, doc: dict[str, Any], duration_s: float) -> None:
         """The teacher's switch: on queues the current counts, off queues a withdrawal."""
@@ -102,9 +98,5 @@ class StatsSharing:
             if row is not None and row["sent"] == encoded:
                 return False
             self.catalogue.emit("stats.lesson", data)
-            # opted_in stays NULL when the school's default decided.
-            db.execute(
-                "INSERT INTO stats_sharing (recording_id, opted_in, changed_at, sent) VALUES (?, NULL, ?, ?) "
-                "ON CONFLICT(recording_id) DO UPDATE SET sent = excluded.sent",
-                (recording_id, _now(), encoded))
+            db.execute("UPDATE stats_sharing SET sent = ? WHERE recording_id = ?", (encoded, recording_id))
         return True

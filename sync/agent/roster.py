@@ -3,7 +3,10 @@
 The files come from the server, but they are still checked before use: a
 person needs a well-formed id, role and ``age1…`` recipient; settings are an
 allow-list with types and ranges. Only differences are written, so a sync
-with nothing new changes nothing (and queues no outbox event).
+with nothing new changes nothing (and queues no outbox event). A person who
+enrolled on this kit has her key pinned: a roster entry that would change
+her recipient or role is refused, kept for the Beheer page and reported to
+the server once (``person.key_refused``).
 """
 
 from __future__ import annotations
@@ -106,6 +109,18 @@ def _apply_person(catalogue, person: dict, result: Applied) -> None:
         result.people_added += 1
         return
     if (existing["name"], existing["role"], existing["recipient"]) == (name, person["role"], person["recipient"]):
+        return
+    if existing["signing_key"] and (existing["recipient"], existing["role"]) != (person["recipient"], person["role"]):
+        # She enrolled on this kit: her key is pinned. Only she can replace it,
+        # on the kit; the school server cannot make her recordings go elsewhere.
+        with catalogue.transaction() as db:
+            seen = db.execute("SELECT 1 FROM refused_key_changes WHERE person_id = ? AND offered_recipient = ?",
+                              (person["id"], person["recipient"])).fetchone()
+            if not seen:  # reported once per offered key, not at every sync
+                db.execute("INSERT INTO refused_key_changes (person_id, offered_recipient, refused_at)"
+                           " VALUES (?, ?, ?)", (person["id"], person["recipient"], catalogue.clock.now().wall_iso))
+                catalogue.emit("person.key_refused", {"person_id": person["id"], "role": existing["role"]})
+        result.skipped.append(f"{person['id']}: key change refused (enrolled on this kit; her key is pinned)")
         return
     # The catalogue has no update call; a small, explicit one here, with its
     # outbox event in the same transaction as the change.

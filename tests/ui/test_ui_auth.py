@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ui_helpers import ADMIN_PASSWORD, csrf_of, login_admin, page_csrf, unlock
@@ -153,23 +155,34 @@ def test_person_cannot_use_admin_pages(client, kit):
     unlock(client, kit)
     assert client.get("/admin/").status_code == 302
     token = csrf_of(client)
-    assert client.post("/admin/settings", data={"csrf_token": token, "key": "x", "value": "1"}).status_code == 403
+    assert client.post("/admin/invitations", data={"csrf_token": token, "name": "X", "role": "coach"}).status_code == 403
 
 
-def test_admin_adds_a_person_who_can_unlock(client, kit):
+def test_admin_invites_a_person_who_enrols_with_her_own_passphrase(client, kit):
     login_admin(client)
     token = page_csrf(client.get("/admin/").get_data(as_text=True))
-    response = client.post("/admin/people", data={
-        "csrf_token": token, "name": "Dirk", "role": "coach",
-        "passphrase": "dirk-long-passphrase", "passphrase_again": "dirk-long-passphrase"})
-    assert response.status_code == 302
+    assert client.post("/admin/people", data={"csrf_token": token, "name": "Dirk", "role": "coach",
+                                              "passphrase": "chosen-by-admin", "passphrase_again": "chosen-by-admin"}
+                       ).status_code in (404, 405)  # the admin can no longer set anyone's passphrase
+    page = client.post("/admin/invitations", data={"csrf_token": token, "name": "Dirk", "role": "coach"})
+    code = re.search(r'<p class="code"><strong>([A-Z0-9-]+)</strong>', page.get_data(as_text=True)).group(1)
+    assert "Dirk" in page.get_data(as_text=True)
+
+    dirk = client.application.test_client()
+    enrolled = dirk.post("/enrol", data={"csrf_token": csrf_of(dirk), "code": code,
+                                         "passphrase": "dirk-long-passphrase", "passphrase_again": "dirk-long-passphrase"})
+    assert enrolled.status_code == 200 and "Welkom, Dirk" in enrolled.get_data(as_text=True)
     people = {p.name: p for p in client.application.extensions["kit_catalogue"].person_views()}
     wrapped = (kit.data_dir / "identities" / f"{people['Dirk'].id}.age").read_bytes()
     assert b"AGE-SECRET-KEY" not in wrapped.upper() and wrapped.startswith(b"age-encryption.org/v1")
-    fresh = client.application.test_client()
-    fresh.post("/unlock", data={"csrf_token": csrf_of(fresh), "person": people["Dirk"].id,
-                                "passphrase": "dirk-long-passphrase"})
-    assert fresh.get("/library").status_code == 200
+    # The code works once.
+    again = client.application.test_client()
+    assert again.post("/enrol", data={"csrf_token": csrf_of(again), "code": code, "passphrase": "someone-else-here",
+                                      "passphrase_again": "someone-else-here"}).status_code == 400
+    # Dirk has no recordings or pair yet: the unlock page does not name him; he types his name.
+    assert "Dirk" not in dirk.get("/unlock").get_data(as_text=True)
+    dirk.post("/unlock", data={"csrf_token": csrf_of(dirk), "name": "dirk", "passphrase": "dirk-long-passphrase"})
+    assert dirk.get("/library").status_code == 200
 
 
 @pytest.mark.parametrize("lang,word", [("nl", "Ontgrendel"), ("en", "Unlock your recordings")])

@@ -116,18 +116,22 @@ def test_opt_out_withdraws_and_stops_further_counts(client, kit):
     assert len(stats_events(kit)) == 2
 
 
-def test_the_schools_default_applies_until_the_teacher_chooses(client, kit):
+def test_no_setting_can_share_for_the_teacher(client, kit):
+    """Attack: the admin or the school server sets a "share by default" setting. Nothing is shared
+    until the teacher herself switches sharing on (positive control)."""
+    login_admin(client)
+    forced = client.post("/admin/settings", data={"csrf_token": csrf_of(client), "key": "stats_opt_in_default",
+                                                  "value": "true"})
+    assert forced.status_code in (404, 405)  # the admin has no way to write settings any more
+    client.post("/admin/logout", data={"csrf_token": csrf_of(client)})
     cat = Catalogue(kit.data_dir / "catalogue.db")
-    cat.set_setting("stats_opt_in_default", True)  # as the sync agent applies a published setting
+    cat.set_setting("stats_opt_in_default", True)  # even a row in the catalogue changes nothing
     cat.close()
     unlock(client, kit, "Anna")
     annotate(client, kit)
-    assert [e["kind"] for e in stats_events(kit)][-1] == "stats.lesson"
-    share(client, kit, False)
-    assert stats_events(kit)[-1]["kind"] == "stats.withdrawn"
-    before = len(stats_events(kit))
-    api(client, "POST", f"/api/recordings/{kit.own_recording}/codes", {"t": 9, "kind": "instruction"})
-    assert len(stats_events(kit)) == before
+    assert stats_events(kit) == []
+    share(client, kit, True)
+    assert [e["kind"] for e in stats_events(kit)] == ["stats.lesson"]
 
 
 def test_bad_choice_is_refused(client, kit):

@@ -1,25 +1,27 @@
-"""The admin account: kit settings and people, never footage.
+"""The admin account ("Beheer"): people, the assignment and the kit's state, never footage.
 
-Adding a person creates their X25519 identity, wraps it with the passphrase
-they choose (as ``age -p`` would) and stores only the wrapped file; the
-public key goes to the catalogue. The page says plainly that a lost
-passphrase means lost footage, and the person can download the wrapped file
-as a backup after unlocking.
+The admin invites people (a one-time code, shown once) but never types,
+sees or sets anyone's passphrase: the person enrols herself on the kit's
+page. Assigning a pair only chooses; the kit records for it once the
+teacher has confirmed it with her own key. The school's settings are shown,
+not edited: they come from the school server, and none of them can make a
+teacher share what she did not choose to.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
+from appliance.consent import Consents
+from appliance.consent.invitations import Invitations
 from appliance.errors import KitError
+from sync.protocol import SETTINGS
 from ui import web
 from ui.i18n import gettext as _
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-MIN_PASSPHRASE = 10
 
 
 @bp.get("/login")
@@ -50,12 +52,21 @@ def login_post() -> Any:
     return redirect(url_for("admin.index"))
 
 
-def _page(message: str | None = None, error: str | None = None, status: int = 200) -> Any:
+def _page(message: str | None = None, error: str | None = None, status: int = 200, **extra: Any) -> Any:
     cat = web.catalogue()
     tls = current_app.extensions.get("kit_tls")
-    return render_template("admin.html", people=cat.list_people(), assignment=cat.get_assignment(),
-                           settings=cat.all_settings(), message=message, error=error,
-                           certificate=tls.status() if tls is not None else None), status
+    settings = cat.all_settings()
+    consents = Consents(cat)
+    assignment = cat.get_assignment()
+    return render_template(
+        "admin.html", people=cat.list_people(), assignment=assignment,
+        consent_problem=consents.problem(assignment["teacher"]["id"], assignment["coach"]["id"]) if assignment else None,
+        # Only what the school decides (published by the server), shown, never edited here.
+        settings={k: settings[k] for k in SETTINGS if k in settings}, known_settings=sorted(SETTINGS),
+        invitations=Invitations(cat, current_app.config["DATA_DIR"]).pending(),
+        refused_keys=cat.query("SELECT r.person_id, p.name, r.refused_at FROM refused_key_changes r"
+                               " LEFT JOIN people p ON p.id = r.person_id ORDER BY r.refused_at DESC LIMIT 20"),
+        message=message, error=error, certificate=tls.status() if tls is not None else None, **extra), status
 
 
 @bp.get("/")
@@ -68,25 +79,19 @@ def _page_with_error(message: str, status: int = 400) -> Any:
     return _page(error=message, status=status)
 
 
-@bp.post("/people")
+@bp.post("/invitations")
 @web.admin_required
-def add_person() -> Any:
+def invite() -> Any:
+    """An invitation code, shown once: the person enrols with it and chooses her own passphrase."""
     form = request.form
     name, role = form.get("name", "").strip(), form.get("role", "")
-    passphrase, again = form.get("passphrase", ""), form.get("passphrase_again", "")
     if not name or role not in ("teacher", "coach"):
-        return _page_with_error(_("Give a name and choose teacher or coach."))
-    if len(passphrase) < MIN_PASSPHRASE:
-        return _page_with_error(_("The passphrase needs at least %(n)s characters.", n=MIN_PASSPHRASE))
-    if passphrase != again:
-        return _page_with_error(_("The two passphrases differ."))
-    from appliance.identities import create_person
-
+        return _page(error=_("Give a name and choose teacher or coach."), status=400, name=name, role=role)
     try:
-        create_person(current_app.config["DATA_DIR"], web.catalogue(), name, role, passphrase)
+        code = Invitations(web.catalogue(), current_app.config["DATA_DIR"]).create(name, role)
     except KitError as exc:
-        return _page_with_error(str(exc))
-    return redirect(url_for("admin.index", done="person"))
+        return _page(error=str(exc), status=400, name=name, role=role)
+    return _page(invitation={"name": " ".join(name.split()), "code": code})
 
 
 @bp.post("/assignment")
@@ -97,21 +102,6 @@ def assign() -> Any:
     except KitError as exc:
         return _page_with_error(str(exc))
     return redirect(url_for("admin.index", done="assignment"))
-
-
-@bp.post("/settings")
-@web.admin_required
-def settings() -> Any:
-    key = request.form.get("key", "").strip()
-    raw = request.form.get("value", "")
-    if not key or len(key) > 64 or not key.replace("_", "").replace(".", "").isalnum():
-        return _page_with_error(_("A setting needs a short name of letters, digits, dots and underscores."))
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    web.catalogue().set_setting(key, value)
-    return redirect(url_for("admin.index", done="setting"))
 
 
 @bp.post("/logout")

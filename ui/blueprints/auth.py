@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from appliance import age
+from appliance.consent import Consents
 from ui import web
 from ui.i18n import gettext as _
 
@@ -30,10 +31,38 @@ def favicon() -> Any:
     return "", 204
 
 
+def visible_people() -> list[Any]:
+    """Who the anonymous unlock page names: people with recordings or a confirmed pair here.
+
+    A pupil on the hotspot must not read the school's coaching roster off
+    the page; everyone else types her name.
+    """
+    cat = web.catalogue()
+    ids = Consents(cat).confirmed_people()
+    ids |= {r["id"] for r in cat.query(
+        "SELECT teacher_id AS id FROM recordings UNION SELECT coach_id AS id FROM recordings")}
+    return [p for p in cat.person_views() if p.id in ids]
+
+
+def _unlock_page(error: str | None = None, chosen: str | None = None, typed: str = "",
+                 next_: str | None = None) -> str:
+    return render_template("unlock.html", people=visible_people(), error=error, chosen=chosen, typed=typed,
+                           next=_safe_next(next_), anyone=bool(web.catalogue().query_one("SELECT 1 FROM people")))
+
+
 @bp.get("/unlock")
 def unlock() -> Any:
-    return render_template("unlock.html", people=web.catalogue().person_views(), error=None,
-                           chosen=request.args.get("person"), next=_safe_next(request.args.get("next")))
+    return _unlock_page(chosen=request.args.get("person"), next_=request.args.get("next"))
+
+
+def _person_id_from_form() -> str:
+    """The chosen person's id, or the id of the name she typed ('' when nobody has it)."""
+    chosen = request.form.get("person", "")
+    typed = " ".join(request.form.get("name", "").split())[:100]
+    if typed:
+        row = web.catalogue().query_one("SELECT id FROM people WHERE name = ? COLLATE NOCASE", (typed,))
+        return row["id"] if row else ""
+    return chosen
 
 
 def _safe_next(target: str | None) -> str:
@@ -61,7 +90,7 @@ def try_unlock(person_id: str, passphrase: str) -> None:
     path = current_app.config["KIT_PATHS"].identity(person_id)
     if person is None or not path.exists():
         throttle.failure(client_key)
-        raise UnlockRefused(401, _("Choose your name from the list."))
+        raise UnlockRefused(401, _("That name and passphrase do not match. Check both and try again."))
     try:
         identity = age.unwrap_identity(path.read_bytes(), passphrase)
     except age.NoIdentityMatch:
@@ -83,13 +112,12 @@ def try_unlock(person_id: str, passphrase: str) -> None:
 
 @bp.post("/unlock")
 def unlock_post() -> Any:
-    person_id = request.form.get("person", "")
+    person_id = _person_id_from_form()
     try:
         try_unlock(person_id, request.form.get("passphrase", ""))
     except UnlockRefused as refused:
-        page = render_template("unlock.html", people=web.catalogue().person_views(), error=str(refused),
-                               chosen=person_id, next=_safe_next(request.form.get("next")))
-        return page, refused.status
+        return _unlock_page(str(refused), chosen=request.form.get("person"), typed=request.form.get("name", "")[:100],
+                            next_=request.form.get("next")), refused.status
     offer_browser_time(request.form.get("browser_time"))
     return redirect(_safe_next(request.form.get("next")))
 

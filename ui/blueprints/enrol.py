@@ -1,0 +1,55 @@
+"""Enrolling with an invitation code: the person chooses her own passphrase, on the kit.
+
+No session is needed and none is unlocked here: after enrolling she unlocks
+as anyone else does. Codes are throttled per device like passphrases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from appliance.consent.invitations import InvalidInvitation, Invitations
+from appliance.errors import KitError
+from appliance.identities import MIN_PASSPHRASE
+from ui import web
+from ui.i18n import gettext as _
+
+bp = Blueprint("enrol", __name__, url_prefix="/enrol")
+
+
+def invitations() -> Invitations:
+    return Invitations(web.catalogue(), current_app.config["DATA_DIR"])
+
+
+@bp.get("")
+def page() -> Any:
+    return render_template("enrol.html", error=None, min_length=MIN_PASSPHRASE)
+
+
+@bp.post("")
+def enrol() -> Any:
+    throttle = current_app.extensions["kit_throttle"]
+    client_key = f"enrol-client:{request.remote_addr}"
+    wait = throttle.wait_s(client_key)
+    if wait > 0:
+        return render_template("enrol.html", error=_("Too many wrong codes. Wait a moment and try again."),
+                               min_length=MIN_PASSPHRASE), 429
+    form = request.form
+    passphrase = form.get("passphrase", "")
+    if passphrase != form.get("passphrase_again", ""):
+        return render_template("enrol.html", error=_("The two passphrases differ."), min_length=MIN_PASSPHRASE), 400
+    if len(passphrase) < MIN_PASSPHRASE:
+        return render_template("enrol.html", error=_("The passphrase needs at least %(n)s characters.",
+                                                     n=MIN_PASSPHRASE), min_length=MIN_PASSPHRASE), 400
+    try:
+        person = invitations().redeem(form.get("code", "")[:64], passphrase)
+    except InvalidInvitation:
+        throttle.failure(client_key)
+        return render_template("enrol.html", error=_("This code is not valid: used, expired or mistyped."),
+                               min_length=MIN_PASSPHRASE), 400
+    except KitError as exc:
+        return render_template("enrol.html", error=str(exc), min_length=MIN_PASSPHRASE), 400
+    throttle.success(client_key)
+    return render_template("enrolled.html", person=person)
