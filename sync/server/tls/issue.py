@@ -134,12 +134,14 @@ def publish_tls(layout: Layout, conn, kit_ids: list[str], lines: list[str] | Non
             except (Skip, KitError, AnswerMismatch) as exc:
                 line = f"no new certificate: {exc}"
             except Exception as exc:  # a bug must not cost the other kits their certificates
-                log.exception("TLS for kit %s", kit_id)
+                log.debug("TLS for kit %s", kit_id, exc_info=True)
                 line = f"no new certificate: internal error ({type(exc).__name__}: {exc})"
             if line is None:
                 continue
             line = " ".join(str(line).split())  # one line, whatever a CA put in its message
-            (log.warning if line.startswith("no new") else log.info)("%s: %s", kit_id, line)
+            # Info, not warning: kit-server prints the lines itself, and a
+            # warning would reach stderr a second time through logging's fallback.
+            log.info("%s: %s", kit_id, line)
             if lines is not None:
                 lines.append(f"{kit_id}: {line}")
             notes[kit_id] = {"at": iso_utc(dt.datetime.now(dt.timezone.utc)), "note": line}

@@ -55,6 +55,8 @@ def kit_rows(layout: Layout, now: dt.datetime | None = None) -> list[list[str]]:
     for kit_id in kit_ids:
         current = store.read_json_quiet(layout.roster(kit_id) / TLS_JSON)
         note = (notes.get(kit_id) or {}).get("note", "")
+        if note.startswith("issued "):
+            note = note.partition("; ")[2]  # the columns say it; keep only a remark
         try:
             left = days_left(current["not_after"], now)
             row = [kit_id, current["issuer"], current["name"], current["not_after"], str(left)]
