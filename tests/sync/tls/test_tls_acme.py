@@ -166,3 +166,18 @@ def test_a_csr_not_asking_for_the_kit_name_waits_for_the_school_ca_or_a_better_c
     assert record["issuer"] == "acme" and spki(leaf_of(record)) == spki(key)
     assert verify_server_chain(record["chain_pem"], pebble.root_pem(), f"kit-c.{ZONE}") == []
     assert publish.publish(layout) == []  # and it all stays put
+
+
+def test_setting_up_acme_later_replaces_school_ca_answers_for_csrs_that_fit(make_server, knot, pebble, tmp_path):
+    layout = make_server("kit-e")
+    ca.init(layout, ZONE)
+    key = make_key("ec")
+    push_csr(layout, "kit-e", make_csr(key, (f"kit-e.{ZONE}",)))
+    ingest.ingest(layout)
+    publish.publish(layout)
+    assert tls_json(layout, "kit-e")["issuer"] == "school-ca"
+    assert acme_setup(layout, knot, pebble, tmp_path).returncode == 0
+    assert publish.publish(layout) == ["kit-e/tls.json"]
+    record = tls_json(layout, "kit-e")
+    assert record["issuer"] == "acme" and spki(leaf_of(record)) == spki(key)
+    assert publish.publish(layout) == []
