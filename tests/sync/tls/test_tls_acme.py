@@ -73,6 +73,13 @@ def test_acme_setup_checks_the_dns_key_and_the_ca_and_keeps_secrets_private(make
     assert status.returncode == 0 and f"ACME: <kit>.{ZONE} from {pebble.directory}" in status.stdout
     assert knot.secret not in status.stdout
 
+    # Running setup again (a new DNS server, say) keeps the account and its key.
+    key_before = (tls / "acme-account-key.pem").read_bytes()
+    result = acme_setup(layout, knot, pebble, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tls / "acme-account-key.pem").read_bytes() == key_before
+    assert json.loads((tls / "acme.json").read_text())["account_uri"] == config["account_uri"]
+
 
 def test_a_kit_gets_a_publicly_trusted_certificate_and_renews_it(make_server, knot, pebble, tmp_path):
     layout = make_server("kit-a", "kit-b")

@@ -12,7 +12,7 @@ from sync import protocol
 from sync.server import db, ingest, publish
 from sync.server.tls import ca
 
-from tlsbed import ZONE, b64, leaf_of, make_csr, make_key, push_csr, push_event, san_of, spki, tls_json
+from tlsbed import ZONE, leaf_of, make_csr, make_key, push_csr, push_event, san_of, spki, tls_json
 
 ROOT = Path(__file__).resolve().parents[3]
 KITS = ["kit-good", "kit-badsig", "kit-ed", "kit-weak", "kit-p384", "kit-claims", "kit-junk", "kit-pem", "kit-huge"]
