@@ -59,7 +59,7 @@ def cmd_publish(args) -> int:
     changed = publish.publish(_root(args).require(), tls_lines=tls_lines)
     print(f"published: {len(changed)} files changed")
     for line in tls_lines:
-        print(f"  tls {line}", file=sys.stderr if ": no new certificate" in line else sys.stdout)
+        print(f"  tls {line}", file=sys.stdout if ": issued " in line else sys.stderr)
     return 0
 
 

@@ -19,6 +19,8 @@ self-signed certificate.
 Nothing a kit sends can stop publishing for the others: every refusal or
 failure becomes one line for that kit (printed by ``kit-server publish``,
 logged, and kept in ``ROOT/tls/notes.json`` for ``kit-server tls status``).
+When the issuer itself fails on a good CSR (DNS, the CA), that CSR is tried
+again after 15 minutes, doubling to a day, not at every publish.
 """
 
 from __future__ import annotations
@@ -43,8 +45,31 @@ TLS_JSON = "tls.json"
 NOTES = "notes.json"
 
 
+# After an issuer failed on a CSR, the same CSR waits before the next try:
+# publish may run every minute from cron, and public CAs limit failed
+# validations (Let's Encrypt: 5 per hostname and hour).
+FIRST_RETRY = dt.timedelta(minutes=15)
+LAST_RETRY = dt.timedelta(hours=24)
+
+
 class Skip(Exception):
     """No certificate for this kit this time; the message says why."""
+
+
+class IssuerFailed(Exception):
+    """The issuer could not answer a good CSR; tried again later (see FIRST_RETRY)."""
+
+    def __init__(self, reason: str, csr_sha256: str) -> None:
+        super().__init__(reason)
+        self.csr_sha256 = csr_sha256
+
+
+def retry_delay(failures: int) -> dt.timedelta:
+    """
+    >>> [str(retry_delay(n)) for n in (1, 2, 3, 8)]
+    ['0:15:00', '0:30:00', '1:00:00', '1 day, 0:00:00']
+    """
+    return min(FIRST_RETRY * 2 ** (failures - 1), LAST_RETRY)
 
 
 def newest_csr(conn, kit_id: str):
@@ -82,9 +107,20 @@ def _answers(current: dict | None, kit_csr: KitCsr, issuer: str, name: str, now:
         return False  # absent or not ours: write a proper one
 
 
+def _waiting(previous: dict | None, kit_csr: KitCsr, now: dt.datetime) -> bool:
+    try:
+        return previous["csr_sha256"] == kit_csr.sha256 and parse_utc(previous["retry_after"]) > now
+    except (TypeError, KeyError, ValueError):
+        return False
+
+
 def answer_kit(layout: Layout, conn, kit_id: str, acme, school_ca, acme_problem: str | None = None,
-               now: dt.datetime | None = None) -> tuple[bool, str | None]:
-    """(tls.json changed, a line about it or None); raises Skip, KitError or AnswerMismatch."""
+               now: dt.datetime | None = None, previous: dict | None = None) -> tuple[bool, str | None]:
+    """(tls.json changed, a line about it or None); raises Skip, KitError or IssuerFailed.
+
+    ``previous`` is the kit's entry in ``notes.json``: a CSR the issuer failed
+    on waits there until its ``retry_after``.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     row = newest_csr(conn, kit_id)
     if row is None:
@@ -95,10 +131,13 @@ def answer_kit(layout: Layout, conn, kit_id: str, acme, school_ca, acme_problem:
         raise Skip(f"CSR (event {row['seq']}) refused: {exc}") from None
     issuer, name, remark = choose(kit_id, kit_csr, acme, school_ca, acme_problem)
     path = layout.roster(kit_id) / TLS_JSON
-    if _answers(store.read_json_quiet(path), kit_csr, issuer.kind, name, now):
+    if _answers(store.read_json_quiet(path), kit_csr, issuer.kind, name, now) or _waiting(previous, kit_csr, now):
         return False, None
-    issued = issuer.issue(kit_csr, name)
-    check_answer(issued, kit_csr, now)
+    try:
+        issued = issuer.issue(kit_csr, name)
+        check_answer(issued, kit_csr, now)
+    except (KitError, AnswerMismatch) as exc:
+        raise IssuerFailed(str(exc), kit_csr.sha256) from None
     changed = _write_if_changed(path, issued.record(kit_csr))
     line = f"issued {name} ({issuer.kind}, {kit_csr.key}, valid until {iso_utc(issued.not_after)})"
     return changed, line + (f"; {remark}" if remark else "")
@@ -127,11 +166,21 @@ def publish_tls(layout: Layout, conn, kit_ids: list[str], lines: list[str] | Non
         notes = store.read_json(tls / NOTES) or {}
         changed = []
         for kit_id in kit_ids:
+            now = dt.datetime.now(dt.timezone.utc)
+            previous = notes.get(kit_id)
+            entry = {"at": iso_utc(now)}
             try:
-                did_change, line = answer_kit(layout, conn, kit_id, acme, school_ca, acme_problem)
+                did_change, line = answer_kit(layout, conn, kit_id, acme, school_ca, acme_problem, now, previous)
                 if did_change:
                     changed.append(f"{kit_id}/{TLS_JSON}")
-            except (Skip, KitError, AnswerMismatch) as exc:
+            except IssuerFailed as exc:
+                failures = 1
+                if previous and previous.get("csr_sha256") == exc.csr_sha256:
+                    failures = int(previous.get("failures", 0)) + 1
+                retry = now + retry_delay(failures)
+                entry.update(csr_sha256=exc.csr_sha256, failures=failures, retry_after=iso_utc(retry))
+                line = f"no new certificate: {exc} (next try after {iso_utc(retry)})"
+            except (Skip, KitError) as exc:
                 line = f"no new certificate: {exc}"
             except Exception as exc:  # a bug must not cost the other kits their certificates
                 log.debug("TLS for kit %s", kit_id, exc_info=True)
@@ -144,7 +193,7 @@ def publish_tls(layout: Layout, conn, kit_ids: list[str], lines: list[str] | Non
             log.info("%s: %s", kit_id, line)
             if lines is not None:
                 lines.append(f"{kit_id}: {line}")
-            notes[kit_id] = {"at": iso_utc(dt.datetime.now(dt.timezone.utc)), "note": line}
+            notes[kit_id] = {**entry, "note": line}
         if notes != (store.read_json(tls / NOTES) or {}):
             store.write_json(tls / NOTES, notes, mode=0o644)
     return changed

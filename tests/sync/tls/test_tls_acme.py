@@ -94,6 +94,7 @@ def test_a_kit_gets_a_publicly_trusted_certificate_and_renews_it(make_server, kn
     assert result.returncode == 0, result.stderr
     assert f"tls kit-a: issued {name} (acme, EC P-256, valid until" in result.stdout
     assert updates_seen(knot) >= updates + 2  # the TXT record went in, and out again
+    assert pebble.log().count("POST /order-plz") >= 1
 
     record = tls_json(layout, "kit-a")
     assert record["issuer"] == "acme" and record["name"] == name
@@ -130,12 +131,19 @@ def test_a_kit_gets_a_publicly_trusted_certificate_and_renews_it(make_server, kn
     (layout.root / "tls" / "tsig.secret").write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
     push_csr(layout, "kit-a", make_csr(make_key("ec"), (name,)))
     ingest.ingest(layout)
+    orders = pebble.log().count("POST /order-plz")
     result = ks(layout, "publish")
-    assert result.returncode == 0
-    assert result.stderr.strip() == (f"tls kit-a: no new certificate: the DNS server 127.0.0.1:{knot.port} refused "
-                                     f"TSIG key '{TSIG_NAME}' (wrong name, secret or algorithm, or the key may not "
-                                     "change this record)")
+    assert result.returncode == 0 and pebble.log().count("POST /order-plz") == orders + 1
+    assert result.stderr.strip().startswith(
+        f"tls kit-a: no new certificate: the DNS server 127.0.0.1:{knot.port} refused TSIG key '{TSIG_NAME}' "
+        "(wrong name, secret or algorithm, or the key may not change this record) (next try after 20")
+    assert len(result.stderr.splitlines()) == 1
     assert tls_json(layout, "kit-a") == renewed  # the kit keeps the certificate it has
+    # The next publish (cron, a minute later) leaves that CSR alone until its retry time.
+    orders = pebble.log().count("POST /order-plz")
+    result = ks(layout, "publish")
+    assert result.returncode == 0 and result.stderr == "" and pebble.log().count("POST /order-plz") == orders
+    assert "next try after" in ks(layout, "tls", "status").stdout
 
 
 def test_a_csr_not_asking_for_the_kit_name_waits_for_the_school_ca_or_a_better_csr(make_server, knot, pebble,
