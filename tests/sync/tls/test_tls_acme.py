@@ -196,3 +196,32 @@ def test_setting_up_acme_later_replaces_school_ca_answers_for_csrs_that_fit(make
     record = tls_json(layout, "kit-e")
     assert record["issuer"] == "acme" and spki(leaf_of(record)) == spki(key)
     assert publish.publish(layout) == []
+
+
+def test_a_failed_validation_is_one_line_and_leaves_no_txt_record(make_server, knot, pebble, tmp_path,
+                                                                    monkeypatch):
+    from acme import challenges
+
+    layout = make_server("kit-f", "kit-g")
+    assert acme_setup(layout, knot, pebble, tmp_path).returncode == 0
+    for kit_id in ("kit-f", "kit-g"):
+        push_csr(layout, kit_id, make_csr(make_key("ec"), (f"{kit_id}.{ZONE}",)))
+    ingest.ingest(layout)
+    real = challenges.DNS01.validation
+    published = []
+
+    def wrong_for_kit_f(self, account_key, **kwargs):
+        # What a DNS server serving a stale record looks like to the CA.
+        value = real(self, account_key, **kwargs)
+        published.append(value)
+        return "x" * 43 if len(published) == 1 else value
+
+    monkeypatch.setattr(challenges.DNS01, "validation", wrong_for_kit_f)
+    lines = []
+    assert publish.publish(layout, tls_lines=lines) == ["kit-g/tls.json"]
+    (failed,) = [line for line in lines if line.startswith("kit-f:")]
+    assert failed.startswith(f"kit-f: no new certificate: the ACME CA could not validate the order for kit-f.{ZONE} (")
+    assert "next try after" in failed
+    for kit_id in ("kit-f", "kit-g"):
+        assert knot.query(f"_acme-challenge.{kit_id}.{ZONE}") == []
+    assert tls_json(layout, "kit-f") is None and tls_json(layout, "kit-g")["issuer"] == "acme"
