@@ -6,6 +6,7 @@
     kit-server publish                    roster, assignment, settings per kit
     kit-server run                        the coordinator's dashboard
     kit-server person|assign|setting|user the coordinator's edits
+    kit-server ca|acme|tls                kit certificates (see sync.server.tls.cli)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from appliance.errors import run_command
 
 from . import admin, ingest, kits, publish
+from .tls import cli as tls_cli
 from .layout import DEFAULT_ROOT, Layout
 
 
@@ -53,8 +55,11 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    changed = publish.publish(_root(args).require())
+    tls_lines: list[str] = []
+    changed = publish.publish(_root(args).require(), tls_lines=tls_lines)
     print(f"published: {len(changed)} files changed")
+    for line in tls_lines:
+        print(f"  tls {line}", file=sys.stdout if ": issued " in line else sys.stderr)
     return 0
 
 
@@ -143,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8090)
     p.set_defaults(func=cmd_run)
+
+    tls_cli.add_commands(sub, _root)
     return parser
 
 

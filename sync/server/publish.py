@@ -1,4 +1,4 @@
-"""Write each kit's read-only directory: roster, assignment, settings, ack.
+"""Write each kit's read-only directory: roster, assignment, settings, ack, tls.
 
 Files are only rewritten when their content changes (atomically, via a
 dot-name the kit's pull excludes), so a sync with nothing new transfers no
@@ -37,8 +37,13 @@ def publish_ack(layout: Layout, conn, kit_id: str) -> None:
     _write_if_changed(layout.roster(kit_id) / "ack.json", {"version": 1, "applied_through": row[0]})
 
 
-def publish(layout: Layout, kit_ids: list[str] | None = None) -> list[str]:
-    """Publish for the given kits (default all); returns the files that changed."""
+def publish(layout: Layout, kit_ids: list[str] | None = None, tls_lines: list[str] | None = None) -> list[str]:
+    """Publish for the given kits (default all); returns the files that changed.
+
+    Kits' TLS certificate requests are answered here too (``tls.json``, see
+    :mod:`sync.server.tls.issue`); one line per kit about that goes to ``tls_lines``.
+    """
+    from .tls.issue import publish_tls  # it uses _write_if_changed from here
     conn = db.connect(layout.db)
     changed = []
     try:
@@ -60,6 +65,7 @@ def publish(layout: Layout, kit_ids: list[str] | None = None) -> list[str]:
                 if _write_if_changed(roster_dir / name, value):
                     changed.append(f"{kit_id}/{name}")
             publish_ack(layout, conn, kit_id)
+        changed += publish_tls(layout, conn, ids, tls_lines)
     finally:
         conn.close()
     return changed
