@@ -74,10 +74,17 @@ def self_signed(key: ec.EllipticCurvePrivateKey, names: list[str], ips: list[str
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def csr_der(key: ec.EllipticCurvePrivateKey, kit_id: str) -> bytes:
-    """A CSR for the kit's key; the server decides the name it certifies, so the subject is informative."""
+def csr_der(key: ec.EllipticCurvePrivateKey, kit_id: str, name: str | None = None) -> bytes:
+    """A CSR for the kit's key, for ``name`` once the school server has told the kit its name.
+
+    The server decides the name it certifies; but an ACME CA signs a CSR only
+    for exactly the names of the order, so the kit asks for the name it was
+    told. Without one the subject only says which kit this is.
+    """
     builder = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kit_id)]))
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name or kit_id)]))
+    if name:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 

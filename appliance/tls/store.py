@@ -11,7 +11,9 @@ Files (all written atomically; the key 0600 and never copied anywhere):
     its roster directory), kept apart so that an expired public certificate
     falls back to the school CA's, and that one to the self-signed.
 ``csr.json``
-    When the last CSR went into the sync outbox, and its hash.
+    When the last CSR went into the sync outbox, for which name, and its hash.
+``name.json``
+    The name the school server said the kit's certificate will carry.
 
 >>> import tempfile, pathlib, datetime as dt
 >>> store = TlsStore(pathlib.Path(tempfile.mkdtemp()), "lk-ab12cd34")
@@ -51,6 +53,8 @@ CSR_RETRY = dt.timedelta(hours=24)
 #: Renew the self-signed certificate this long before it runs out.
 SELF_SIGNED_RENEW = dt.timedelta(days=30)
 HOTSPOT_ADDRESS = "10.42.0.1"
+#: How far a certificate's start may lie ahead of the kit's clock when it arrives.
+CLOCK_SKEW = dt.timedelta(hours=1)
 
 
 def self_signed_names(kit_id: str) -> tuple[list[str], list[str]]:
@@ -120,23 +124,63 @@ class TlsStore:
             changed = True
         return changed
 
+    def _told(self) -> dict:
+        try:
+            told = json.loads((self.dir / "name.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return told if isinstance(told, dict) else {}
+
+    def name(self) -> str | None:
+        """The name the server gives this kit's certificate, once it said so."""
+        name = self._told().get("name")
+        return name if isinstance(name, str) and 0 < len(name) <= 253 else None
+
+    def offered_issuer(self) -> str | None:
+        """Which issuer the server said answers a CSR for that name (``acme`` or ``school-ca``)."""
+        issuer = self._told().get("issuer")
+        return issuer if issuer in ISSUERS else None
+
+    def learn_name(self, name: str, issuer: str | None = None) -> bool:
+        """Remember what the server told; True if it is new (the next CSR asks for it)."""
+        told = {"name": name, "issuer": issuer if issuer in ISSUERS else None}
+        if told == self._told():
+            return False
+        write_atomic(self.dir / "name.json", json.dumps(told).encode())
+        return True
+
+    def _last_csr(self) -> dict:
+        try:
+            return json.loads((self.dir / "csr.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
     def csr(self) -> bytes:
         """A CSR (DER) for the kit's key; remembered so it is not sent again at every sync."""
-        der = certs.csr_der(self.key(), self.kit_id)
+        name = self.name()
+        der = certs.csr_der(self.key(), self.kit_id, name)
         write_atomic(self.dir / "csr.json", json.dumps({
-            "sent_at": self.now().isoformat(), "csr_sha256": hashlib.sha256(der).hexdigest()}).encode())
+            "sent_at": self.now().isoformat(), "name": name, "csr_sha256": hashlib.sha256(der).hexdigest()}).encode())
         return der
 
     def wants_csr(self, now: dt.datetime | None = None) -> bool:
         """True when no issued certificate has more than :data:`RENEW_DAYS` left and no CSR is waiting."""
         now = now or self.now()
-        for issuer in ISSUERS:
+        name = self.name()
+        offered = self.offered_issuer()
+        # Good enough: from the issuer the server offers (or a better one), for the name it gives.
+        good = ISSUERS[: ISSUERS.index(offered) + 1] if offered else ISSUERS
+        for issuer in good:
             info = self._info(self.issued_path(issuer))
-            if info is not None and info.valid_at(now) and info.days_left(now) > RENEW_DAYS:
+            if info is not None and info.valid_at(now) and info.days_left(now) > RENEW_DAYS \
+                    and (name is None or name in info.names):
                 return False
+        last = self._last_csr()
+        if last.get("name") != name:
+            return True  # the server told the kit a (new) name: ask for exactly that
         try:
-            sent = dt.datetime.fromisoformat(json.loads((self.dir / "csr.json").read_text())["sent_at"])
-        except (OSError, ValueError, KeyError, TypeError):
+            sent = dt.datetime.fromisoformat(last["sent_at"])
+        except (KeyError, TypeError, ValueError):
             return True
         return now - sent >= CSR_RETRY
 
@@ -162,7 +206,10 @@ class TlsStore:
             raise TlsRefused(f"certificate chain does not parse ({exc})") from None
         if not ours:
             raise TlsRefused("certificate is not for this kit's key")
-        if not info.valid_at(self.now()):
+        now = self.now()
+        # A fresh certificate may start a moment "in the future" of a kit whose clock runs
+        # behind; it is kept, and served once it is valid.
+        if not (info.not_before <= now + CLOCK_SKEW and now < info.not_after):
             raise TlsRefused(f"certificate is not valid now (valid {info.not_before:%Y-%m-%d} "
                              f"to {info.not_after:%Y-%m-%d})")
         path = self.issued_path(issuer)

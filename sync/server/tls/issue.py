@@ -42,6 +42,8 @@ from .names import kit_name
 
 log = logging.getLogger("lessonkit.server.tls")
 TLS_JSON = "tls.json"
+#: The name the kit's certificate will carry, for its next CSR.
+TLS_NAME_JSON = "tls-name.json"
 NOTES = "notes.json"
 
 
@@ -143,6 +145,19 @@ def answer_kit(layout: Layout, conn, kit_id: str, acme, school_ca, acme_problem:
     return changed, line + (f"; {remark}" if remark else "")
 
 
+def _publish_name(layout: Layout, kit_id: str, issuer) -> bool:
+    """Tell the kit the name its certificate will carry, so that its next CSR asks for exactly
+    that (an ACME CA signs nothing else); True if the file changed."""
+    if issuer is None:
+        return False
+    try:
+        name = kit_name(kit_id, issuer.domain)
+    except KitError:
+        return False
+    kind = getattr(issuer, "kind", None)
+    return _write_if_changed(layout.roster(kit_id) / TLS_NAME_JSON, {"version": 1, "name": name, "issuer": kind})
+
+
 def publish_tls(layout: Layout, conn, kit_ids: list[str], lines: list[str] | None = None) -> list[str]:
     """Answer the kits' CSRs; returns the tls.json files that changed, appends one line per kit to ``lines``."""
     acme_problem = None
@@ -168,6 +183,8 @@ def publish_tls(layout: Layout, conn, kit_ids: list[str], lines: list[str] | Non
         for kit_id in kit_ids:
             now = dt.datetime.now(dt.timezone.utc)
             previous = notes.get(kit_id)
+            if _publish_name(layout, kit_id, acme or school_ca):
+                changed.append(f"{kit_id}/{TLS_NAME_JSON}")
             entry = {"at": iso_utc(now)}
             try:
                 did_change, line = answer_kit(layout, conn, kit_id, acme, school_ca, acme_problem, now, previous)

@@ -18,7 +18,7 @@ import pytest
 from sync.server import ingest, publish
 from sync.server.tls import ca
 
-from tlsbed import (TSIG_NAME, ZONE, free_port, leaf_of, make_csr, make_key, push_csr, san_of, spki, tls_json,
+from tlsbed import (certificates, TSIG_NAME, ZONE, free_port, leaf_of, make_csr, make_key, push_csr, san_of, spki, tls_json,
                     verify_server_chain)
 
 pytestmark = pytest.mark.network
@@ -117,7 +117,7 @@ def test_a_kit_gets_a_publicly_trusted_certificate_and_renews_it(make_server, kn
     new_key = make_key("ec")
     push_csr(layout, "kit-a", make_csr(new_key, (name,)))
     ingest.ingest(layout)
-    assert publish.publish(layout) == ["kit-a/tls.json"]
+    assert certificates(publish.publish(layout)) == ["kit-a/tls.json"]
     renewed = tls_json(layout, "kit-a")
     assert spki(leaf_of(renewed)) == spki(new_key) and leaf_of(renewed).serial_number != leaf.serial_number
     assert verify_server_chain(renewed["chain_pem"], root, name) == []
@@ -176,11 +176,11 @@ def test_a_csr_not_asking_for_the_kit_name_waits_for_the_school_ca_or_a_better_c
     key = make_key("ec")
     push_csr(layout, "kit-c", make_csr(key, (learnt,)))
     ingest.ingest(layout)
-    assert publish.publish(layout) == ["kit-c/tls.json"]
+    assert certificates(publish.publish(layout)) == ["kit-c/tls.json"]
     record = tls_json(layout, "kit-c")
     assert record["issuer"] == "acme" and spki(leaf_of(record)) == spki(key)
     assert verify_server_chain(record["chain_pem"], pebble.root_pem(), f"kit-c.{ZONE}") == []
-    assert publish.publish(layout) == []  # and it all stays put
+    assert certificates(publish.publish(layout)) == []  # and it all stays put
 
 
 def test_setting_up_acme_later_replaces_school_ca_answers_for_csrs_that_fit(make_server, knot, pebble, tmp_path):
@@ -192,10 +192,10 @@ def test_setting_up_acme_later_replaces_school_ca_answers_for_csrs_that_fit(make
     publish.publish(layout)
     assert tls_json(layout, "kit-e")["issuer"] == "school-ca"
     assert acme_setup(layout, knot, pebble, tmp_path).returncode == 0
-    assert publish.publish(layout) == ["kit-e/tls.json"]
+    assert certificates(publish.publish(layout)) == ["kit-e/tls.json"]
     record = tls_json(layout, "kit-e")
     assert record["issuer"] == "acme" and spki(leaf_of(record)) == spki(key)
-    assert publish.publish(layout) == []
+    assert certificates(publish.publish(layout)) == []
 
 
 def test_a_failed_validation_is_one_line_and_leaves_no_txt_record(make_server, knot, pebble, tmp_path,
@@ -218,7 +218,7 @@ def test_a_failed_validation_is_one_line_and_leaves_no_txt_record(make_server, k
 
     monkeypatch.setattr(challenges.DNS01, "validation", wrong_for_kit_f)
     lines = []
-    assert publish.publish(layout, tls_lines=lines) == ["kit-g/tls.json"]
+    assert certificates(publish.publish(layout, tls_lines=lines)) == ["kit-g/tls.json"]
     (failed,) = [line for line in lines if line.startswith("kit-f:")]
     assert failed.startswith(f"kit-f: no new certificate: the ACME CA could not validate the order for kit-f.{ZONE} (")
     assert "next try after" in failed

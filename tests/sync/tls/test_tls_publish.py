@@ -8,7 +8,7 @@ import json
 from sync.server import ingest, publish
 from sync.server.tls import ca, status
 
-from tlsbed import ZONE, leaf_of, make_csr, make_key, push_csr, tls_json
+from tlsbed import certificates, ZONE, leaf_of, make_csr, make_key, push_csr, tls_json
 
 
 def test_without_an_issuer_publish_stays_quiet_and_writes_no_tls_files(make_server):
@@ -16,7 +16,7 @@ def test_without_an_issuer_publish_stays_quiet_and_writes_no_tls_files(make_serv
     push_csr(layout, "kit-a", make_csr(make_key("ec")))
     ingest.ingest(layout)
     lines = []
-    assert publish.publish(layout, tls_lines=lines) == [] and lines == []
+    assert certificates(publish.publish(layout, tls_lines=lines)) == [] and lines == []
     assert not (layout.root / "tls").exists() and tls_json(layout, "kit-a") is None
     assert "no issuer set up" in status.report(layout)
 
@@ -34,13 +34,13 @@ def test_an_expired_or_tampered_answer_is_replaced_and_status_counts_down(make_s
     path.write_text(json.dumps(stale))
     rows = {r[0]: r for r in status.kit_rows(layout)}
     assert rows["kit-a"][4].startswith("-") and rows["kit-a"][5].startswith("expired")
-    assert publish.publish(layout) == ["kit-a/tls.json"]  # same CSR, answered again
+    assert certificates(publish.publish(layout)) == ["kit-a/tls.json"]  # same CSR, answered again
     again = tls_json(layout, "kit-a")
     assert again["csr_sha256"] == first["csr_sha256"]
     assert leaf_of(again).serial_number != leaf_of(first).serial_number
 
     path.write_text("{not json")
-    assert publish.publish(layout) == ["kit-a/tls.json"] and tls_json(layout, "kit-a")["name"] == f"kit-a.{ZONE}"
+    assert certificates(publish.publish(layout)) == ["kit-a/tls.json"] and tls_json(layout, "kit-a")["name"] == f"kit-a.{ZONE}"
 
     rows = {r[0]: r for r in status.kit_rows(layout)}
     assert int(rows["kit-a"][4]) >= 396 and rows["kit-b"][1:5] == ["-", "-", "-", "-"]
@@ -48,7 +48,7 @@ def test_an_expired_or_tampered_answer_is_replaced_and_status_counts_down(make_s
     # Ten days left: still valid, so the server waits for the kit's fresh CSR.
     soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     path.write_text(json.dumps(dict(tls_json(layout, "kit-a"), not_after=soon)))
-    assert publish.publish(layout) == []
+    assert certificates(publish.publish(layout)) == []
     rows = {r[0]: r for r in status.kit_rows(layout)}
     assert rows["kit-a"][4] == "10" and rows["kit-a"][5].startswith("renewal due: waiting for the kit's fresh CSR")
 
@@ -60,5 +60,5 @@ def test_a_kit_id_that_is_no_dns_label_gets_a_reason(make_server):
         push_csr(layout, kit_id, make_csr(make_key("ec")))
     ingest.ingest(layout)
     lines = []
-    assert publish.publish(layout, tls_lines=lines) == ["kit-ok/tls.json"]
+    assert certificates(publish.publish(layout, tls_lines=lines)) == ["kit-ok/tls.json"]
     assert "kit-x-: no new certificate: kit id 'kit-x-' is not a DNS label (letters, digits, '-' inside)" in lines

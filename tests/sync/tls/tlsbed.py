@@ -356,3 +356,8 @@ def ssh_pubkey() -> str:
     """A fresh kit sync key, as ``kit-server add-kit`` takes it."""
     key = ed25519.Ed25519PrivateKey.generate().public_key()
     return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def certificates(changed: list[str]) -> list[str]:
+    """Of the files a publish changed, the certificate answers (``tls-name.json`` aside)."""
+    return [f for f in changed if f.endswith("/tls.json")]
