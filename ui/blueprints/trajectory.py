@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from appliance.audit import AuditLog
+from appliance.consent import Consents
 from appliance.errors import KitError
 from appliance.retention import WARN_DAYS, CannotDelete, Retention, days_left
 from appliance.trajectory import METHODS, Trajectories
@@ -179,7 +180,8 @@ def page(trajectory_id: str) -> Any:
     return render_template("trajectory.html", t=row, doc=doc, steps=steps, names=names, allowed=allowed,
                            events=events, expects=pos.expects_recording,
                            confirmations=store.checklist_confirmations(trajectory_id),
-                           is_teacher=web.current_session().person_id == row["teacher_id"])
+                           is_teacher=web.current_session().person_id == row["teacher_id"],
+                           consent=Consents(web.catalogue()).state(row["teacher_id"], row["coach_id"]).value)
 
 
 def _clips_by_id(recordings: list[dict]) -> dict[tuple[str, str], dict]:
