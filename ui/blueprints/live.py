@@ -31,14 +31,27 @@ def may_start() -> bool:
     return assignment is not None and web.current_session().person_id in assignment
 
 
+def _reason_words(status: dict[str, Any]) -> str:
+    """Why the kit cannot record, in the reader's language (the controller says it in English)."""
+    t, c = status.get("teacher") or "?", status.get("coach") or "?"
+    words = {
+        "no_assignment": _("no teacher and coach assigned"),
+        "disk_low": _("less than 10 minutes of recording space left"),
+        "no_camera": _("no camera"),
+        "no_consent": _("%(t)s has not confirmed coach %(c)s with her own key yet, or the coach has not accepted "
+                        "(Who may watch)", t=t, c=c),
+    }
+    return words.get(status.get("reason") or "", status.get("message") or "")
+
+
 def live_status() -> dict[str, Any]:
     ctl = current_app.extensions["kit_controller"]
     if ctl is None:
         return {"state": "unavailable", "reason": _("The recorder is not running on this kit."),
                 "recording_id": None, "elapsed_s": None, "watchable": False}
     status = dict(ctl.status())
-    if status.get("state") == "cannot_record" and status.get("message"):
-        status["reason"] = status["message"]
+    if status.get("state") == "cannot_record":
+        status["reason"] = _reason_words(status)
     rec_id = status.get("recording_id")
     rec = web.catalogue().recording_view(rec_id) if rec_id else None
     status["watchable"] = bool(rec and rec.is_for(web.current_session().recipient))
