@@ -151,7 +151,7 @@ def run(quick: bool) -> str:
     from flask import Flask, send_file
 
     from ui import create_app
-    from ui.media import segment_filename
+    from appliance.footage.store import segment_name as segment_filename
 
     root = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     shm = Path(tempfile.mkdtemp(prefix="bench-ui-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))

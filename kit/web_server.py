@@ -7,6 +7,7 @@ own thread and stops with :meth:`Listener.stop`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable
 
@@ -15,6 +16,20 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from appliance.errors import KitError
 from appliance.tls.context import ServingContexts
+
+log = logging.getLogger("kit.web")
+
+
+class _Server(wsgi.Server):
+    """cheroot's server, with its messages in the kit's log instead of on stderr.
+
+    A phone that opens a connection and drops it mid-handshake (captive-portal
+    checks do) is routine on a hotspot: debug, not an error.
+    """
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        routine = "TLS connection" in msg or "peer dropped" in msg or "ssl" in msg.lower() and "handshake" in msg
+        log.log(logging.DEBUG if routine else level, "%s", msg, exc_info=traceback)
 
 
 class Listener:
@@ -45,7 +60,7 @@ class Listener:
 
 def https_listener(app: Callable[..., Any], host: str, port: int, contexts: ServingContexts,
                    threads: int = 6) -> Listener:
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="lessonkit")
+    server = _Server((host, port), app, numthreads=threads, server_name="lessonkit")
     served = contexts.self_signed
     assert served is not None
     adapter = BuiltinSSLAdapter(str(served.chain_path), str(contexts.store.key_path))
@@ -55,4 +70,4 @@ def https_listener(app: Callable[..., Any], host: str, port: int, contexts: Serv
 
 
 def http_listener(app: Callable[..., Any], host: str, port: int) -> Listener:
-    return Listener(wsgi.Server((host, port), app, numthreads=2, server_name="lessonkit"), "http-redirect")
+    return Listener(_Server((host, port), app, numthreads=2, server_name="lessonkit"), "http-redirect")
