@@ -6,9 +6,10 @@ cryptographic: it is only a gate to those pages.
 
 from __future__ import annotations
 
+from appliance.durable import write_file
+
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 
@@ -40,14 +41,7 @@ class AdminAccount:
             raise KitError("the admin password needs at least 8 characters")
         salt = secrets.token_bytes(16)
         line = f"scrypt${N}${R}${P}${salt.hex()}${_hash(password, salt).hex()}\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, self.path)
+        write_file(self.path, line, 0o600)
 
     def check(self, password: str) -> bool:
         if not self.path.exists():

@@ -8,8 +8,9 @@ file data at all.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from appliance.durable import write_atomic
 
 from . import db
 from .layout import Layout
@@ -22,13 +23,8 @@ def _write_if_changed(path: Path, value: dict) -> bool:
             return False
     except FileNotFoundError:
         pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
+    # durable's temp name starts with a dot: the kit's pull excludes it.
+    write_atomic(path, data, mode=0o644)
     return True
 
 

@@ -23,6 +23,12 @@ def test_button_press_records_the_next_step(tmp_path, capsys):
     assert main(["trajectory", "new", "--teacher", "Anna", "--coach", "Bram", "--data", str(data)]) == 0
     tid = capsys.readouterr().out.split()[0]
     assert main(["trajectory", "intake", tid, "--data", str(data)]) == 0
+    # Anna confirms coach Bram with her own key, and Bram accepts (what the review app asks of them).
+    for name in PASSPHRASES:
+        (tmp_path / f"{name}.pw").write_text(PASSPHRASES[name] + "\n")
+    assert main(["assign", "--teacher", "Anna", "--coach", "Bram", "--data", str(data),
+                 "--confirm-passphrase-file", str(tmp_path / "Anna.pw"),
+                 "--coach-passphrase-file", str(tmp_path / "Bram.pw")]) == 0
 
     daemon = Daemon(data)
     try:
