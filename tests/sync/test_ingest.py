@@ -3,12 +3,15 @@
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from sync import protocol
 from sync.server import db, ingest, kits
 
+ROOT = Path(__file__).resolve().parents[2]
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3Xq1Lq9zYbqgq3yqSxq6gM9E0x5Kx0b1Hx3o4v3kDa"
 KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3Xq1Lq9zYbqgq3yqSxq6gM9E0x5Kx0b1Hx3o4v3kDb"
 
@@ -179,8 +182,9 @@ def test_stale_rsync_temp_files_wait_then_go_to_quarantine(server):
 
 def test_kit_server_cli_reports_quarantine_on_one_line(server):
     drop(server, "kit-a", 1, 2, raw=b"garbage\n")
-    out = subprocess.run([".venv/bin/kit-server", "--root", str(server.root), "ingest"],
-                         capture_output=True, text=True, cwd=os.path.dirname(__file__) + "/../..")
+    # This checkout's code, not whatever a virtualenv's kit-server script points at.
+    out = subprocess.run([sys.executable, "-m", "sync.server.cli", "--root", str(server.root), "ingest"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0
     assert "quarantined '000000000001-000000000002.jsonl': line 1 is not JSON" in out.stderr
     assert "Traceback" not in out.stderr
