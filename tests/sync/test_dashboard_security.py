@@ -216,3 +216,21 @@ def test_no_page_may_be_stored(app):
     responses += [login(attacker, "guess") for _ in range(6)]
     assert {r.status_code for r in responses} == {200, 302, 401, 429}
     assert all(r.headers["Cache-Control"] == "no-store" for r in responses)
+
+
+# -- what older, unchecked ingests may have left ----------------------------
+
+def test_pages_survive_kit_data_of_the_wrong_type_from_before_the_checks(app, server):
+    from sync.server import kits
+
+    kits.add_kit(server, "kit-old", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + "O" * 43)
+    conn = db.connect(server.db)
+    conn.execute("UPDATE kits SET health = ? WHERE id = 'kit-old'",
+                 ('{"disk_total_bytes": "0", "disk_free_bytes": [5], "temperature_c": "hot", "version": 3}',))
+    conn.execute("INSERT INTO events VALUES ('kit-old', 1, 'audit.counted', 't', ?)",
+                 ('{"teacher_id": "p-x", "coach_id": "p-y", "counts": [1, 2]}',))
+    conn.close()
+    client = client_at(app, REAL_USER)
+    login(client)
+    for page in PAGES:
+        assert client.get(page).status_code == 200, page
