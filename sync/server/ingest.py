@@ -150,7 +150,9 @@ def _examine(layout: Layout, kit_id: str, entry: os.DirEntry, conf: dict, now: f
     st = entry.stat(follow_symlinks=False)
     limit = int(conf["max_batch_bytes"])
     if protocol.RSYNC_TEMP_RE.match(entry.name) and stat.S_ISREG(st.st_mode):
-        if now - st.st_mtime > conf["stale_temp_s"]:
+        # ctime, not mtime: a transfer in progress keeps it fresh, and no
+        # client can set it (rsync -t sets mtime to whatever the kit says).
+        if now - st.st_ctime > conf["stale_temp_s"]:
             _q(layout, kit_id, path, "an interrupted transfer left this partial file behind", report)
         else:
             report.in_flight.append(entry.name)
