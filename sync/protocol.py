@@ -40,9 +40,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+
+from . import strictjson
 
 FORMAT_VERSION = 1
 SEQ_DIGITS = 12
@@ -52,6 +55,12 @@ KIT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RSYNC_TEMP_RE = re.compile(r"^\.(\d{12}-\d{12}\.jsonl)\.[A-Za-z0-9]{6}$")
 DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_STRING = 200
+# The longest event a kit writes is a tls.csr (about 4 KiB) or a stats event
+# with three full numeric maps (about 12 KiB); a longer line is not a batch.
+MAX_LINE_BYTES = 64 * 1024
+# A batch covers the outbox rows it was cut from, at most this many (the
+# kit's export limit); withheld rows leave holes inside, never beyond.
+MAX_BATCH_SPAN = 2000
 
 # Strings that must never leave a kit: age file header, age secret keys,
 # PEM/OpenSSH private keys.
@@ -73,6 +82,22 @@ _HEALTH = {
     "uptime_s", "recordings", "clock_trusted",
 }
 _STATS = {"recording_id", "opted_in", "duration_s", "window_s", "counts", "per_minute", "ratios"}
+
+# What each field's value must be, besides short and plain (None is always
+# allowed: a kit sends null for what it does not know). Both sides check it:
+# the kit withholds an event that breaks it, the server refuses the batch, so
+# a projection, a page or a sum never meets a string where it counts bytes.
+ID, TEXT, COUNT, NUMBER, BOOL = "id", "text", "count", "number", "bool"
+FIELD_TYPES: dict[str, str] = {
+    "recording_id": ID, "teacher_id": ID, "coach_id": ID, "trajectory_id": ID, "person_id": ID,
+    "started_at": TEXT, "clock_trusted": BOOL, "duration_s": NUMBER, "segments": COUNT, "bytes": COUNT,
+    "state": TEXT, "retention_until": TEXT, "reason": TEXT, "source": TEXT, "phase": TEXT, "step": COUNT,
+    "opened_at": TEXT, "closed_at": TEXT, "at": TEXT, "deleted_at": TEXT, "method": TEXT,
+    "disk_total_bytes": COUNT, "disk_free_bytes": COUNT, "temperature_c": NUMBER, "version": TEXT,
+    "last_error": TEXT, "uptime_s": NUMBER, "recordings": COUNT, "opted_in": BOOL, "window_s": NUMBER,
+    "role": TEXT, "key": TEXT,
+}
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 # family (the part of the kind before the dot) -> fields that may travel.
 ALLOWED_FIELDS: dict[str, set[str]] = {
@@ -154,16 +179,50 @@ def family(kind: str) -> str | None:
     return match.group(1)
 
 
+def text_ok(value: Any) -> bool:
+    """Short printable text: no control, format (bidi, zero-width) or
+    surrogate characters, nothing that looks like a key, a header or a path.
+
+    >>> text_ok("2026-03-02T10:00:00Z"), text_ok("a\\nb"), text_ok("\\u202egpj.exe"), text_ok("/etc")
+    (True, False, False, False)
+    """
+    return (isinstance(value, str) and len(value) <= MAX_STRING and value.isprintable()
+            and not value.startswith("/") and _FORBIDDEN_RE.search(value) is None)
+
+
+def _number_ok(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    return isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15
+
+
 def _scalar_ok(value: Any) -> bool:
     if value is None or isinstance(value, bool):
         return True
-    if isinstance(value, int):
-        return abs(value) < 2**53
-    if isinstance(value, float):
-        return value == value and abs(value) < 1e15
-    if isinstance(value, str):
-        return len(value) <= MAX_STRING and not value.startswith("/") and _FORBIDDEN_RE.search(value) is None
-    return False
+    if isinstance(value, (int, float)):
+        return _number_ok(value)
+    return text_ok(value)
+
+
+_TYPE_WORDS = {ID: "an id (letters, digits, '._:-')", TEXT: "text", COUNT: "a whole number >= 0",
+               NUMBER: "a number", BOOL: "true or false"}
+
+
+def _typed_ok(name: str, value: Any) -> bool:
+    kind = FIELD_TYPES.get(name)
+    if value is None or kind is None:
+        return True
+    if kind == ID:
+        return isinstance(value, str) and ID_RE.match(value) is not None
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    if kind == COUNT:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return _number_ok(value)  # NUMBER
 
 
 def _numeric_map_ok(value: Any) -> bool:
@@ -172,7 +231,7 @@ def _numeric_map_ok(value: Any) -> bool:
     for key, item in value.items():
         if not isinstance(key, str) or not re.fullmatch(r"[a-z0-9_:]{1,40}", key):
             return False
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
+        if not _number_ok(item):
             return False
     return True
 
@@ -194,6 +253,8 @@ def field_problem(kind: str, data: Any) -> str | None:
             ok = _numeric_map_ok(value) if key in NUMERIC_MAPS else _scalar_ok(value)
         if not ok:
             return f"value of {kind}.{key} is not plain metadata"
+        if not _typed_ok(key, value):
+            return f"value of {kind}.{key} must be {_TYPE_WORDS[FIELD_TYPES[key]]}"
     if kind == STATS_WITHDRAWN:
         # The teacher switched sharing off: the server drops what it holds.
         if set(data) != {"recording_id", "opted_in"} or data["opted_in"] is not False:
@@ -249,57 +310,84 @@ _HEADER_KEYS = {"batch", "first", "last", "count", "created_at", "kit"}
 _EVENT_KEYS = {"seq", "kind", "at", "data"}
 
 
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 20 else text[:20] + "…"
+
+
 def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**53
+
+
+def _lines(raw: bytes) -> list[bytes]:
+    if not raw.endswith(b"\n"):
+        raise BatchRejected("incomplete file: last line has no newline")
+    lines = raw[:-1].split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_BYTES:
+            raise BatchRejected(f"line {number} is {len(line)} bytes, over the {MAX_LINE_BYTES}-byte line limit")
+    return lines
+
+
+def _parse_line(number: int, line: bytes) -> Any:
+    try:
+        return strictjson.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BatchRejected(f"line {number} is not UTF-8 at byte {exc.start}") from None
+    except strictjson.Refused as exc:
+        raise BatchRejected(f"line {number} is not JSON: {exc}") from None
 
 
 def validate_batch(name: str, raw: bytes, kit_id: str) -> Batch:
     """Parse a received batch as hostile input; raise BatchRejected with the reason.
 
     ``kit_id`` comes from the directory the file arrived in. A header naming
-    another kit is refused, never believed.
+    another kit is refused, never believed. Each line is at most
+    ``MAX_LINE_BYTES`` and is parsed as I-JSON (:mod:`sync.strictjson`).
+
+    >>> validate_batch("000000000001-000000000001.jsonl", b'{"batch":1,"first":1,"last":1,"count":0,'
+    ...                b'"created_at":"t","created_at":"u"}\\n', "kit-a")
+    Traceback (most recent call last):
+    sync.protocol.BatchRejected: line 1 is not JSON: duplicate member name 'created_at'
     """
     rng = parse_batch_name(name)
     if rng is None:
         raise BatchRejected(f"file name {name!r} is not <first>-<last>.jsonl")
     first, last = rng
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BatchRejected(f"not UTF-8 at byte {exc.start}") from None
-    if not text.endswith("\n"):
-        raise BatchRejected("incomplete file: last line has no newline")
-    lines = text[:-1].split("\n")
-    parsed = []
-    for number, line in enumerate(lines, 1):
-        try:
-            parsed.append(json.loads(line))
-        except ValueError as exc:
-            raise BatchRejected(f"line {number} is not JSON: {exc.msg}") from None
-    header, events = parsed[0], parsed[1:]
-    if not isinstance(header, dict) or set(header) - _HEADER_KEYS or header.get("batch") != FORMAT_VERSION:
+    if last - first + 1 > MAX_BATCH_SPAN:
+        raise BatchRejected(f"range {first}-{last} spans more than the {MAX_BATCH_SPAN} sequence numbers a batch may")
+    parsed = [_parse_line(number, line) for number, line in enumerate(_lines(raw), 1)]
+    header, lines = parsed[0], parsed[1:]
+    if (not isinstance(header, dict) or set(header) - _HEADER_KEYS or type(header.get("batch")) is not int
+            or header["batch"] != FORMAT_VERSION):
         raise BatchRejected("line 1 is not a version-1 batch header")
     if "kit" in header and header["kit"] != kit_id:
         raise BatchRejected(f"header claims kit {str(header['kit'])[:64]!r} but arrived in {kit_id!r}'s inbox")
-    if header.get("first") != first or header.get("last") != last:
+    if header.get("first") != first or header.get("last") != last or not (
+            _int(header["first"]) and _int(header["last"])):
         raise BatchRejected("header range does not match the file name")
-    if header.get("count") != len(events):
-        raise BatchRejected(f"header says {header.get('count')!r} events, file holds {len(events)}")
+    count = header.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count != len(lines):
+        raise BatchRejected(f"header says {_brief(count)} events, file holds {len(lines)}")
+    if "created_at" in header and not text_ok(header["created_at"]):
+        raise BatchRejected("line 1: created_at must be short plain text")
+    events = []
     previous = first - 1
-    for number, event in enumerate(events, 2):
+    for number, event in enumerate(lines, 2):
         if not isinstance(event, dict) or set(event) != _EVENT_KEYS:
             raise BatchRejected(f"line {number} is not an event with seq, kind, at, data")
         seq = event["seq"]
         if not _int(seq) or seq <= previous or seq > last:
-            raise BatchRejected(f"line {number}: sequence number {seq!r} out of order or outside {first}-{last}")
+            raise BatchRejected(f"line {number}: sequence number {_brief(seq)} out of order or outside {first}-{last}")
         previous = seq
-        if not isinstance(event["kind"], str) or not isinstance(event["at"], str) or len(event["at"]) > 40:
+        if not isinstance(event["kind"], str) or not text_ok(event["at"]) or len(event["at"]) > 40:
             raise BatchRejected(f"line {number}: kind and at must be short strings")
         if isinstance(event["data"], dict) and {"kit", "kit_id"} & set(event["data"]):
             raise BatchRejected(f"line {number}: an event may not name a kit")
         problem = field_problem(event["kind"], event["data"])
         if problem:
             raise BatchRejected(f"line {number}: {problem}")
+        events.append(event)
     return Batch(first, last, events, hashlib.sha256(raw).hexdigest())
 
 

@@ -100,5 +100,7 @@ def add_user(layout: Layout, name: str, role: str, password: str, language: str 
         conn.execute("INSERT INTO users (name, role, password_hash, language) VALUES (?, ?, ?, ?) ON CONFLICT(name) "
                      "DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
                      (name, role, hash_password(password), language))
+        # A new password ends the user's dashboard logins (one may be someone else's).
+        conn.execute("DELETE FROM dashboard_sessions WHERE user = ?", (name,))
     finally:
         conn.close()

@@ -43,7 +43,7 @@ def cmd_add_kit(args) -> int:
 
 def cmd_ingest(args) -> int:
     reports = ingest.ingest(_root(args), args.kit or None)
-    bad = 0
+    bad = failed = 0
     for kit_id, r in reports.items():
         if r.applied or r.quarantined or r.waiting or r.duplicates:
             print(f"{kit_id}: applied {len(r.applied)} batches ({r.events} events), "
@@ -51,7 +51,10 @@ def cmd_ingest(args) -> int:
         for name, reason in r.quarantined:
             bad += 1
             print(f"  quarantined {name!r}: {reason}", file=sys.stderr)
-    return 0
+        if r.error:  # this kit stopped early; the others were still ingested
+            failed += 1
+            print(f"{kit_id}: stopped: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_publish(args) -> int:

@@ -15,6 +15,14 @@ one key cannot give two forced commands; the gate is that choice, and rrsync
 still enforces each side's restrictions by itself (``-wo`` refuses to send,
 ``-ro`` refuses to receive, ``-no-overwrite`` forces ``--ignore-existing``,
 ``-no-del`` refuses every ``--delete``/``--remove`` option).
+
+A push also meets the server's limits, whatever the client asked for
+(``config.json``): the gate puts ``--max-size=<max_batch_bytes>`` first in
+the command and refuses a client's own ``--max-size`` (rsync takes the last
+one), sets ``ulimit -f`` to the same size for a client that lies about a
+file's length, refuses to start while the inbox is full
+(``inbox_max_files``/``inbox_max_bytes``) and stops a session that fills it
+past that.
 """
 
 from __future__ import annotations
@@ -35,17 +43,55 @@ from .layout import Layout
 _PUBKEY_RE = re.compile(r"^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]{43,}={0,2}$")
 
 GATE_TEMPLATE = """#!/bin/sh
-# Forced command for every kit key, written by kit-server init.
+# Forced command for every kit key, written by kit-server init and add-kit.
 # Pulls get the kit's read-only roster directory, pushes its write-only inbox.
 set -eu
 kit="${1:-}"
 case "$kit" in ""|*[!a-z0-9-]*) echo "kit-gate: bad kit id" >&2; exit 1 ;; esac
 kits=%(kits)s
+inbox="$kits/$kit/inbox"
+max_file=%(max_file)d
+max_bytes=%(max_bytes)d
+max_files=%(max_files)d
+
+# Exit 0 if the inbox holds more than max_files - $1 entries or max_bytes - $2
+# bytes (everything below it, rsync's temp files and directories included):
+# "over 1 1" is "full", "over 0 0" is "past the cap".
+over() {
+  find "$inbox" -mindepth 1 -printf '%%s\\n' 2>/dev/null |
+    awk -v mf="$((max_files - $1))" -v mb="$((max_bytes - $2))" \\
+      '{ n++; b += $1 } END { exit !(n > mf || b > mb) }'
+}
+
 case "${SSH_ORIGINAL_COMMAND:-}" in
   "rsync --server --sender "*)
     exec %(rrsync)s -ro "$kits/$kit/roster" ;;
+  *max-size*)
+    echo "kit-gate: the server sets the file size limit; push without --max-size" >&2
+    exit 1 ;;
   "rsync --server "*)
-    exec %(rrsync)s -wo -no-del -no-overwrite -no-lock "$kits/$kit/inbox" ;;
+    if over 1 1; then
+      echo "kit-gate: inbox full ($max_files files or $max_bytes bytes); push again after the server has ingested" >&2
+      exit 1
+    fi
+    # rsync skips a file announced larger than max_file; the kernel stops a
+    # client that announces less and sends more (SIGXFSZ, 512-byte blocks).
+    ulimit -f $(( (max_file + 511) / 512 ))
+    # One session may not fill the inbox past its cap either: a watchdog ends
+    # the transfer (this process, once exec'd into rsync) when it does.
+    gate=$$
+    (
+      while kill -0 "$gate" 2>/dev/null; do
+        if over 0 0; then
+          kill -TERM "$gate" 2>/dev/null || true
+          exit 0
+        fi
+        sleep 0.2
+      done
+    ) </dev/null >/dev/null 2>&1 &
+    SSH_ORIGINAL_COMMAND="rsync --server --max-size=$max_file ${SSH_ORIGINAL_COMMAND#rsync --server }"
+    export SSH_ORIGINAL_COMMAND
+    exec %(rrsync)s -wo -no-del -no-overwrite -no-lock "$inbox" ;;
   *)
     echo "kit-gate: this key may only push batches or pull its roster with rsync" >&2
     exit 1 ;;
@@ -75,13 +121,17 @@ def init(root: Path, *, ssh_user: str | None = None, max_batch_bytes: int | None
     layout.config_file.write_text(json.dumps(conf, indent=1, sort_keys=True) + "\n")
     db.create(layout.db)
     layout.db.chmod(0o600)
-    _write_gate(layout, conf)
+    write_gate(layout, conf)
     write_authorized_keys(layout)
     return layout
 
 
-def _write_gate(layout: Layout, conf: dict) -> None:
-    text = GATE_TEMPLATE % {"kits": shlex.quote(str(layout.kits)), "rrsync": shlex.quote(conf["rrsync"])}
+def write_gate(layout: Layout, conf: dict | None = None) -> None:
+    """(Re)write the forced command with the limits in ``config.json``."""
+    conf = conf or layout.config()
+    text = GATE_TEMPLATE % {"kits": shlex.quote(str(layout.kits)), "rrsync": shlex.quote(conf["rrsync"]),
+                            "max_file": int(conf["max_batch_bytes"]), "max_bytes": int(conf["inbox_max_bytes"]),
+                            "max_files": int(conf["inbox_max_files"])}
     tmp = layout.gate.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.chmod(0o755)

@@ -4,7 +4,7 @@
 
     ROOT/
       server.db                 SQLite: kits, events, recordings, people, …
-      config.json               limits (max batch size, stale temp age), ssh user
+      config.json               limits (batch size, caps, gap, ages), ssh user
       ssh/authorized_keys       one line per kit, each with a forced command
       ssh/kit-gate              that forced command (rsync only, own dirs only)
       kits/<kit>/inbox/         write-only for the kit (rrsync -wo -no-overwrite)
@@ -25,6 +25,16 @@ DEFAULT_ROOT = Path("/srv/lessonkit")
 DEFAULTS = {
     "max_batch_bytes": 8 * 1024 * 1024,
     "stale_temp_s": 3600,
+    # A batch may start at most this far beyond the next expected sequence
+    # number and still wait for the gap to close (ten full batches).
+    "max_gap": 20000,
+    # Per kit: the gate and ingest keep the inbox within the first pair,
+    # ingest prunes quarantine to the second (64 MiB, 600 files in all).
+    "inbox_max_bytes": 48 * 1024 * 1024,
+    "inbox_max_files": 400,
+    "quarantine_max_bytes": 16 * 1024 * 1024,
+    "quarantine_max_files": 200,
+    "quarantine_max_age_days": 30,
     "rrsync": "/usr/bin/rrsync",
     "ssh_user": "lessonkit",
 }

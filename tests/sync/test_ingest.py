@@ -3,12 +3,16 @@
 import json
 import os
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from sync import protocol
 from sync.server import db, ingest, kits
 
+ROOT = Path(__file__).resolve().parents[2]
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3Xq1Lq9zYbqgq3yqSxq6gM9E0x5Kx0b1Hx3o4v3kDa"
 KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3Xq1Lq9zYbqgq3yqSxq6gM9E0x5Kx0b1Hx3o4v3kDb"
 
@@ -168,19 +172,35 @@ def test_a_kit_is_known_by_its_directory(server):
     assert server_events(server, "kit-b") == [1, 2, 3] and server_events(server, "kit-a") == []
 
 
+def _ingest_later(layout, kit_id, seconds):
+    conn = db.connect(layout.db)
+    try:
+        return ingest.ingest_kit(layout, conn, kit_id, layout.config(), now=time.time() + seconds)
+    finally:
+        conn.close()
+
+
 def test_stale_rsync_temp_files_wait_then_go_to_quarantine(server):
     temp = server.inbox("kit-a") / f".{protocol.batch_name(1, 3)}.Ab12Cd"
     temp.write_bytes(b"partial")
     assert ingest.ingest(server)["kit-a"].in_flight == [temp.name]
-    os.utime(temp, (0, 0))
-    report = ingest.ingest(server)["kit-a"]
+    report = _ingest_later(server, "kit-a", 2 * 3600)
+    assert "interrupted transfer" in report.quarantined[0][1]
+
+
+def test_a_kit_cannot_keep_a_fake_temp_file_in_flight_with_a_future_mtime(server):
+    temp = server.inbox("kit-a") / f".{protocol.batch_name(1, 3)}.Ab12Cd"
+    temp.write_bytes(b"looks like a transfer")
+    os.utime(temp, (time.time() + 10 * 365 * 86400,) * 2)  # what rsync -t would set from the kit's file
+    report = _ingest_later(server, "kit-a", 2 * 3600)
     assert "interrupted transfer" in report.quarantined[0][1]
 
 
 def test_kit_server_cli_reports_quarantine_on_one_line(server):
     drop(server, "kit-a", 1, 2, raw=b"garbage\n")
-    out = subprocess.run([".venv/bin/kit-server", "--root", str(server.root), "ingest"],
-                         capture_output=True, text=True, cwd=os.path.dirname(__file__) + "/../..")
+    # This checkout's code, not whatever a virtualenv's kit-server script points at.
+    out = subprocess.run([sys.executable, "-m", "sync.server.cli", "--root", str(server.root), "ingest"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0
     assert "quarantined '000000000001-000000000002.jsonl': line 1 is not JSON" in out.stderr
     assert "Traceback" not in out.stderr

@@ -17,6 +17,26 @@ from flask import Flask, render_template
 REASONS = ("after_close", "max_age", "teacher_request")
 
 
+def audit_totals(conn: Any) -> dict[tuple[Any, Any], dict[str, int]]:
+    """Counts per (teacher, coach): each kit's latest running totals, summed over kits.
+
+    A kit only ever speaks for its own audit log, so one kit's event can add
+    to a pair's numbers but never replace what another kit reported.
+    """
+    latest: dict[tuple[str, Any, Any], dict[str, int]] = {}
+    for row in conn.execute("SELECT kit_id, data FROM events WHERE kind = 'audit.counted' ORDER BY kit_id, seq"):
+        data = json.loads(row["data"])
+        counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
+        latest[(row["kit_id"], data.get("teacher_id"), data.get("coach_id"))] = {
+            k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    totals: dict[tuple[Any, Any], dict[str, int]] = {}
+    for (_, teacher, coach), counts in latest.items():
+        pair = totals.setdefault((teacher, coach), {})
+        for name, value in counts.items():
+            pair[name] = pair.get(name, 0) + value
+    return totals
+
+
 def register(app: Flask, conn: Callable[[], Any], login_required: Callable) -> None:
     @app.get("/progress")
     @login_required
@@ -32,12 +52,9 @@ def register(app: Flask, conn: Callable[[], Any], login_required: Callable) -> N
             else:
                 pair["open"] += 1
                 pair["current"] = (t["state"], t["phase"])
-        # The latest counts per teacher and coach (each event carries the running totals).
-        for row in c.execute("SELECT data FROM events WHERE kind = 'audit.counted' ORDER BY kit_id, seq"):
-            data = json.loads(row["data"])
-            key = (data.get("teacher_id"), data.get("coach_id"))
+        for key, counts in audit_totals(c).items():
             pair = pairs.setdefault(key, {"open": 0, "closed": 0, "stopped": 0, "current": None, "audit": {}})
-            pair["audit"] = {k: v for k, v in (data.get("counts") or {}).items() if isinstance(v, int)}
+            pair["audit"] = counts
         rows = [dict(teacher=names.get(t, "—"), coach=names.get(k, "—"), **v)
                 for (t, k), v in sorted(pairs.items(), key=lambda i: (names.get(i[0][0], ""), names.get(i[0][1], "")))]
         return render_template("progress.html", rows=rows)
