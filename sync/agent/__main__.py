@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     service = SyncService(args.data_dir, catalogue,
                           on_status=lambda s: print(f"sync: {s}", flush=True),
-                          tls=tls, poll_s=args.poll, period_s=args.period, backoff_s=(1.0, 30.0))
+                          tls=tls, poll_s=args.poll, period_s=args.period, backoff_s=(1.0, 30.0),
+                          on_link=lambda online: print(f"sync: link {'up' if online else 'down'}", flush=True))
     service.start()
     try:
         stop.wait()

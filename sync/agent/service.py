@@ -206,13 +206,14 @@ class SyncService:
     """
 
     def __init__(self, data_dir: Path, catalogue, on_status: Callable[[str], None] | None = None, *,
-                 tls: TlsStore | None = None,
+                 tls: TlsStore | None = None, on_link: Callable[[bool], None] | None = None,
                  poll_s: float = 2.0, period_s: float = 900.0, backoff_s: tuple[float, float] = (5.0, 300.0),
                  read_net: Callable[[], netwatch.NetState] = netwatch.read_state) -> None:
         self.data_dir = Path(data_dir)
         self.catalogue = catalogue
         self.tls = tls
         self.on_status = on_status or (lambda s: None)
+        self.on_link = on_link or (lambda online: None)
         self.poll_s, self.period_s, self.backoff_s = poll_s, period_s, backoff_s
         self.read_net = read_net
         self._stop = threading.Event()
@@ -242,6 +243,7 @@ class SyncService:
 
     def _loop(self) -> None:
         net = self.read_net()
+        self.on_link(net.online)
         due = time.monotonic() if net.online else None
         delay = self.backoff_s[0]
         while not self._stop.is_set():
@@ -249,6 +251,8 @@ class SyncService:
             if self._stop.is_set():
                 break
             now_net = self.read_net()
+            if now_net.online != net.online:
+                self.on_link(now_net.online)
             if netwatch.came_up(net, now_net) or self._wake.is_set():
                 due = time.monotonic() + (0.5 if not self._wake.is_set() else 0.0)
                 delay = self.backoff_s[0]

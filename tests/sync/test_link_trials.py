@@ -88,6 +88,10 @@ def wait_for(condition, timeout: float, what: str) -> None:
     raise AssertionError(f"gave up waiting: {what}")
 
 
+def _read(path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 def test_plugging_the_cable_in_starts_a_sync_by_itself(netns_server, tmp_path):
     link, server = netns_server
     link.unplug()
@@ -95,8 +99,7 @@ def test_plugging_the_cable_in_starts_a_sync_by_itself(netns_server, tmp_path):
     add_people(catalogue)
     agent = _agent(link, data, "watch", "--poll", "0.3", "--period", "3600", log=tmp_path / "agent.log")
     try:
-        wait_for(lambda: (tmp_path / "agent.log").exists(), 10, "agent started")
-        time.sleep(1.0)  # let it see the link down first
+        wait_for(lambda: "sync: link down" in _read(tmp_path / "agent.log"), 10, "the agent to see the link down")
         assert list(server.layout.inbox("kit-plug").iterdir()) == []
         link.plug()
         wait_for(lambda: ingest.ingest(server.layout, ["kit-plug"]) and on_server(server.layout, "kit-plug"),
