@@ -28,6 +28,11 @@ def choose_locale(locales: tuple[str, ...], default: str) -> str:
     return wanted if wanted in locales else default
 
 
+def N_(message: str) -> str:
+    """Mark a message id for extraction; it is translated where it is shown."""
+    return message
+
+
 def gettext(message: str, **params: object) -> str:
     translations: Translations | None = getattr(g, "translations", None)
     text = translations.gettext(message) if translations else message

@@ -16,12 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ui.i18n import gettext
-
-
-def N_(message: str) -> str:
-    """Mark a message id for extraction; it is translated where it is shown."""
-    return message
+from ui.i18n import N_, gettext
 
 
 @dataclass(frozen=True)

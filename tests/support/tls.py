@@ -80,15 +80,20 @@ class TestCA:
         return (leaf.public_bytes(serialization.Encoding.PEM) + self.pem).decode()
 
 
-def nss_home(ca_pem: bytes, parent: Path | None = None) -> Path:
-    """A HOME whose ``.pki/nssdb`` trusts ``ca_pem`` for TLS servers (what Chromium on Linux reads)."""
+def nss_home(ca_pem: bytes, parent: Path | None = None, trust: str = "C,,") -> Path:
+    """A HOME whose ``.pki/nssdb`` trusts ``ca_pem`` for TLS servers (what Chromium on Linux reads).
+
+    ``trust="C,,"``: a CA that vouches for servers; ``"P,,"``: one trusted
+    server certificate itself (a kit's self-signed one, accepted as a teacher
+    does after comparing the fingerprint).
+    """
     home = Path(tempfile.mkdtemp(prefix="lkit-nss-", dir=parent))
     db = home / ".pki" / "nssdb"
     db.mkdir(parents=True)
     ca_file = home / "ca.pem"
     ca_file.write_bytes(ca_pem)
     subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "lessonkit-test-ca", "-t", "C,,", "-i", str(ca_file)],
+    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "lessonkit-test-ca", "-t", trust, "-i", str(ca_file)],
                    check=True, capture_output=True)
     return home
 

@@ -17,11 +17,19 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from appliance.consent import Consents
 from appliance.consent.invitations import Invitations
 from appliance.errors import KitError
+from appliance.retention.policy import AFTER_CLOSE_KEY, DEFAULT_AFTER_CLOSE_DAYS, DEFAULT_MAX_DAYS, MAX_AGE_KEY
 from sync.protocol import SETTINGS
 from ui import web
-from ui.i18n import gettext as _
+from ui.i18n import N_, gettext as _
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# What the Beheer page shows of the school's settings: (key, words with the value, the kit's default).
+SCHOOL_SETTINGS = [
+    (MAX_AGE_KEY, N_("Recordings are kept at most %(n)s days"), DEFAULT_MAX_DAYS),
+    (AFTER_CLOSE_KEY, N_("Deleted %(n)s days after their trajectory closes"), DEFAULT_AFTER_CLOSE_DAYS),
+    ("sync_period_s", N_("Syncs every %(n)s seconds while connected"), 900),
+]
+assert {key for key, _label, _default in SCHOOL_SETTINGS} == set(SETTINGS)
 
 
 @bp.get("/login")
@@ -62,7 +70,8 @@ def _page(message: str | None = None, error: str | None = None, status: int = 20
         "admin.html", people=cat.list_people(), assignment=assignment,
         consent_problem=consents.problem(assignment["teacher"]["id"], assignment["coach"]["id"]) if assignment else None,
         # Only what the school decides (published by the server), shown, never edited here.
-        settings={k: settings[k] for k in SETTINGS if k in settings}, known_settings=sorted(SETTINGS),
+        school_settings=[(label, settings.get(key, default), key not in settings)
+                         for key, label, default in SCHOOL_SETTINGS],
         invitations=Invitations(cat, current_app.config["DATA_DIR"]).pending(),
         refused_keys=cat.query("SELECT r.person_id, p.name, r.refused_at FROM refused_key_changes r"
                                " LEFT JOIN people p ON p.id = r.person_id ORDER BY r.refused_at DESC LIMIT 20"),
