@@ -6,7 +6,10 @@ used to end in a 500 (an exception deep in a view) into a 4xx:
 - integers in URLs (``seg-<int>.m4s``, ``meetings/<int>``) stop at SQLite's
   64-bit range: a larger one is a 404, not an ``OverflowError`` in the catalogue;
 - JSON bodies nest at most ``MAX_JSON_DEPTH`` deep: 100,000 ``[`` are a 400,
-  not a ``RecursionError`` (here, or later in code that walks the document).
+  not a ``RecursionError`` (here, or later in code that walks the document);
+- a body must say its length (``Content-Length``): a chunked upload is a 411.
+  Browsers never send one for a form or ``fetch`` JSON, and without a length
+  Werkzeug hands the view the first 1 MiB as if it were all of it.
 
 Body and header sizes are bounded by the server (``kit.web_server``) and by
 ``MAX_CONTENT_LENGTH``; byte ranges by ``ui.media.parse_range``.
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
@@ -75,8 +78,14 @@ class BoundedJSONProvider(DefaultJSONProvider):
         return value
 
 
+def require_length() -> None:
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        abort(411, description="send the body with a Content-Length")
+
+
 def install(app: Flask) -> None:
     """Call before the blueprints are registered: their routes are built with these converters."""
     app.url_map.converters["int"] = SQLiteInt
     app.json_provider_class = BoundedJSONProvider
     app.json = BoundedJSONProvider(app)
+    app.before_request(require_length)
