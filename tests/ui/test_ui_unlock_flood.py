@@ -153,7 +153,7 @@ def test_one_unwrap_at_a_time_the_rest_told_when_to_retry(app, kit, monkeypatch)
         # Negative control: without the gate the same burst overlaps, and the meter sees it.
         class NoGate:
             @contextmanager
-            def slot(self):
+            def slot(self, priority=False):
                 yield
 
         real_gate = app.extensions["kit_unlock_gate"]
@@ -166,6 +166,41 @@ def test_one_unwrap_at_a_time_the_rest_told_when_to_retry(app, kit, monkeypatch)
         app.extensions["kit_unlock_gate"] = real_gate
         waited, _ = unlock_patiently(Phone(site, "127.0.0.32"), kit.people["Anna"]["id"], PASSPHRASES["Anna"])
         assert waited < 30
+
+
+def test_the_gate_serves_a_known_device_next_and_refuses_beyond_its_queue():
+    from ui.unlock_gate import GateBusy, UnlockGate
+
+    gate = UnlockGate(max_waiting=2, max_wait_s=10.0)
+    order: list[str] = []
+    running = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with gate.slot():
+            running.set()
+            release.wait(10)
+
+    def waiter(name: str, priority: bool):
+        with gate.slot(priority=priority):
+            order.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    running.wait(5)
+    threads = []
+    for name, priority in (("guess-1", False), ("guess-2", False), ("anna-ipad", True)):
+        threads.append(threading.Thread(target=waiter, args=(name, priority)))
+        threads[-1].start()
+        time.sleep(0.1)  # queue them in this order
+    with pytest.raises(GateBusy) as refused:
+        with gate.slot():
+            pass
+    assert refused.value.retry_after_s >= 1
+    release.set()
+    for t in (first, *threads):
+        t.join(10)
+    assert order == ["anna-ipad", "guess-1", "guess-2"] and gate.peak == 1 and gate.refused == 1
 
 
 def wait_for_segments(catalogue, recording_id: str, count: int, timeout_s: float = 60.0) -> None:

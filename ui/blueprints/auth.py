@@ -91,7 +91,7 @@ def try_unlock(person_id: str, passphrase: str) -> None:
         raise UnlockRefused(401, _("Choose your name from the list."))
     kit = current_app.config["KIT"]
     try:
-        with current_app.extensions["kit_unlock_gate"].slot():
+        with current_app.extensions["kit_unlock_gate"].slot(priority=device is not None):
             identity = age.unwrap_identity(path.read_bytes(), passphrase, max_work_factor=kit.unlock_max_work_factor)
     except GateBusy as busy:
         attempt.cancel()  # the passphrase was never tried
