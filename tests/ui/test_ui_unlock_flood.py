@@ -376,3 +376,14 @@ def test_the_unlock_form_token_is_bound_to_its_browser_and_expires(kit):
     form["csrf_token"] = mine.get("/api/session").get_json()["csrf_token"]
     assert mine.post("/unlock", data=form).status_code == 302
     assert len(app.extensions["kit_sessions"]) == 1
+
+
+def test_a_key_file_needing_more_memory_than_allowed_is_refused_with_a_reason(kit):
+    # The test kit's files use work factor 10; a limit of 9 stands for a file wrapped above 18 on a Pi.
+    app = create_app(data_dir=kit.data_dir, config=TestingConfig(unlock_max_work_factor=9))
+    client = app.test_client()
+    token = client.get("/api/session").get_json()["csrf_token"]
+    reply = client.post("/unlock", data={"csrf_token": token, "person": kit.people["Anna"]["id"],
+                                         "passphrase": PASSPHRASES["Anna"]})
+    assert reply.status_code == 500 and "meer geheugen" in reply.get_data(as_text=True)
+    assert app.extensions["kit_throttle"].wait_s("client:127.0.0.1") == 0  # not counted as a guess

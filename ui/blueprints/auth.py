@@ -99,6 +99,10 @@ def try_unlock(person_id: str, passphrase: str) -> None:
     except age.NoIdentityMatch:
         attempt.failed()
         raise UnlockRefused(401, _("That passphrase is not right. Check it and try again."))
+    except age.WorkFactorTooHigh:
+        attempt.cancel()  # refused before scrypt: more memory than the kit can spare next to a recording
+        raise UnlockRefused(500, _("Your key file needs more memory to open than this kit has. "
+                                   "Restore a backup made on this kit."))
     except age.AgeError:
         attempt.cancel()
         raise UnlockRefused(500, _("Your key file on this kit is damaged. Restore it from your backup."))
