@@ -387,3 +387,14 @@ def test_a_key_file_needing_more_memory_than_allowed_is_refused_with_a_reason(ki
                                          "passphrase": PASSPHRASES["Anna"]})
     assert reply.status_code == 500 and "meer geheugen" in reply.get_data(as_text=True)
     assert app.extensions["kit_throttle"].wait_s("client:127.0.0.1") == 0  # not counted as a guess
+
+
+def test_the_api_says_how_long_to_wait(app, kit):
+    with serve_listener(app) as (site, _listener):
+        phone = Phone(site, "127.0.0.71")
+        body = '{"person": "%s", "passphrase": "wrong-guess"}' % kit.people["Anna"]["id"]
+        headers = {"Content-Type": "application/json", "X-CSRF-Token": phone.csrf()}
+        assert phone.request("POST", "/api/unlock", body, headers).status == 401
+        refused = phone.request("POST", "/api/unlock", body, headers)
+        assert refused.status == 429 and refused.json()["retry_after_s"] == int(refused.headers["Retry-After"]) >= 1
+        assert "Wacht nog 1 seconde." in refused.json()["error"]
