@@ -130,11 +130,13 @@ class GuardedConnection(server.HTTPConnection):
         if self.rfile.has_data() or (isinstance(self.socket, ssl.SSLSocket) and self._tls_done
                                      and self.socket.pending()):
             return True
+        # poll, not select: select() cannot watch descriptors above 1023, and a flood makes many.
+        poller = select.poll()
         try:
-            ready, _, _ = select.select([self.socket], [], [], 0)
+            poller.register(self.socket, select.POLLIN | select.POLLPRI)
+            return bool(poller.poll(0))
         except (OSError, ValueError):
             return True  # let communicate() meet the error and close
-        return bool(ready)
 
     def _handshake(self) -> bool:
         try:
