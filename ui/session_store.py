@@ -6,7 +6,8 @@ for that id, and nowhere else: it is dropped on lock, on logout and when the
 session has been idle longer than the timeout. Python cannot scrub memory,
 so "dropped" means every reference is released; nothing is ever written out.
 
-Only someone who unlocked (or the admin who logged in) gets an entry here:
+Only someone who unlocked (or the admin who logged in) gets an entry here
+(a browser that locks keeps its entry, without the key, until it goes idle):
 before that a visitor's form carries a signed token (``ui.web``) and costs
 the store nothing, so a flood of strangers cannot push anyone out. Each
 client address holds at most ``max_per_owner`` entries; its own least
