@@ -38,18 +38,19 @@ class _Browser:
 
     def __init__(self, port: int) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.cookie = ""
+        self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None) -> bytes:
         h = dict(headers or {})
-        if self.cookie:
-            h["Cookie"] = self.cookie
+        if self.cookies:
+            # kit_pre before an unlock (the form token is signed over it), kit_session after.
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self.conn.request(method, path, body=body, headers=h)
         response = self.conn.getresponse()
         data = response.read()
         for value in response.headers.get_all("Set-Cookie") or []:
-            if value.startswith("kit_session="):
-                self.cookie = value.split(";", 1)[0]
+            name, _, rest = value.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
         if response.status >= 400:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:200]!r}")
         return data

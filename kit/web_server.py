@@ -3,6 +3,13 @@
 cheroot (CherryPy's WSGI server) terminates TLS with Python's ``ssl`` and
 the kit's :class:`~appliance.tls.context.ServingContexts`; each runs on its
 own thread and stops with :meth:`Listener.stop`.
+
+Anyone with the hotspot password reaches these listeners, so both bound what
+a stranger can make them hold: request heads of at most 64 KiB (414/413
+beyond), bodies of at most 2 MiB before the app sees them (the review app's
+own limit is 1 MiB: between the two it answers 413 itself), and the guards
+of :mod:`kit.http_guard` (TLS handshakes off the accepting thread, a deadline
+for every request to start its answer).
 """
 
 from __future__ import annotations
@@ -12,10 +19,15 @@ import threading
 from typing import Any, Callable
 
 from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from appliance.errors import KitError
 from appliance.tls.context import ServingContexts
+from kit.http_guard import Deadlines, TlsOnWorker, guarded
+
+#: Request line and headers together. Browsers send a few KiB (cookies included).
+MAX_HEAD_BYTES = 64 * 1024
+#: Refused by the server before reading; the review app's MAX_CONTENT_LENGTH (1 MiB) is below it.
+MAX_BODY_BYTES = 2 * 1024 * 1024
 
 log = logging.getLogger("kit.web")
 
@@ -37,6 +49,10 @@ class Listener:
         self.server = server
         self.name = name
         self.thread: threading.Thread | None = None
+        self.deadlines = Deadlines()
+        server.max_request_header_size = MAX_HEAD_BYTES
+        server.max_request_body_size = MAX_BODY_BYTES
+        guarded(server, self.deadlines)
 
     @property
     def port(self) -> int:
@@ -50,10 +66,12 @@ class Listener:
                            "(use --port N / --http-port N)") from None
         self.thread = threading.Thread(target=self.server.serve, name=self.name, daemon=True)
         self.thread.start()
+        self.deadlines.start()
         return self
 
     def stop(self) -> None:
         self.server.stop()
+        self.deadlines.stop()
         if self.thread is not None:
             self.thread.join(10)
 
@@ -63,7 +81,7 @@ def https_listener(app: Callable[..., Any], host: str, port: int, contexts: Serv
     server = _Server((host, port), app, numthreads=threads, server_name="lessonkit")
     served = contexts.self_signed
     assert served is not None
-    adapter = BuiltinSSLAdapter(str(served.chain_path), str(contexts.store.key_path))
+    adapter = TlsOnWorker(str(served.chain_path), str(contexts.store.key_path))
     adapter.context = contexts.context  # SNI picks the issued certificate; refresh() swaps them live
     server.ssl_adapter = adapter
     return Listener(server, "https")

@@ -22,8 +22,10 @@ from appliance.coding.annotations import AnnotationStore
 from ui.config import ReviewConfig
 from ui.media import PlainSizes
 from ui.session_store import SessionStore
-from ui.throttle import Throttle
-from ui import audit_hook, web
+from ui.signed import Signer
+from ui.throttle import Throttle, ThrottlePolicy
+from ui.unlock_gate import UnlockGate
+from ui import audit_hook, request_limits, web
 
 
 def create_app(
@@ -57,9 +59,15 @@ def create_app(
     extra_clock = {"clock": clock} if clock else {}
     app.extensions["kit_controller"] = controller
     app.extensions["kit_sessions"] = SessionStore(
-        kit_config.idle_timeout_s, kit_config.max_sessions, sweep_every_s=kit_config.sweep_every_s, **extra_clock
+        kit_config.idle_timeout_s, kit_config.max_sessions, sweep_every_s=kit_config.sweep_every_s,
+        max_per_owner=kit_config.max_sessions_per_client, **extra_clock
     )
-    app.extensions["kit_throttle"] = Throttle(kit_config.throttle_base_s, kit_config.throttle_max_s, **extra_clock)
+    app.extensions["kit_throttle"] = Throttle(ThrottlePolicy(
+        client_base_s=kit_config.throttle_base_s, client_max_s=kit_config.throttle_max_s,
+        person_free=kit_config.throttle_person_free, person_base_s=kit_config.throttle_person_base_s,
+        person_max_s=kit_config.throttle_person_max_s), **extra_clock)
+    app.extensions["kit_unlock_gate"] = UnlockGate(kit_config.unlock_queue, kit_config.unlock_wait_s)
+    app.extensions["kit_signer"] = Signer(**extra_clock)  # a new secret per process: see ui.signed
     app.extensions["kit_catalogue"] = catalogue
     app.extensions["kit_sync"] = sync_service
     app.extensions["kit_tls"] = tls  # appliance.tls.TlsStore: the certificate shown on Beheer
@@ -73,6 +81,7 @@ def create_app(
     if kit_config.admin_password and not app.extensions["kit_admin"].is_set():
         app.extensions["kit_admin"].set_password(kit_config.admin_password)
 
+    request_limits.install(app)
     _register_blueprints(app)
     audit_hook.install(app)
     _install_hooks(app)
@@ -129,6 +138,7 @@ def _install_hooks(app: Flask) -> None:
         return {
             "_": i18n.gettext,
             "ngettext": i18n.ngettext,
+            "plural_template": i18n.plural_template,
             "session": g.get("kit_session"),
             "locale": g.get("locale", "nl"),
             "locales": app.config["KIT"].locales,

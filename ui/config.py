@@ -17,10 +17,23 @@ class ReviewConfig:
     idle_timeout_s: float = 15 * 60
     #: How often sessions idle past the timeout are swept out of memory.
     sweep_every_s: float = 30.0
-    #: First delay after a wrong passphrase; doubles per further failure.
+    #: First delay after a wrong passphrase from one device; doubles per further failure.
     throttle_base_s: float = 1.0
     #: The delay never grows beyond this.
     throttle_max_s: float = 60.0
+    #: Failures for one person (from devices she never unlocked on) before the person limit starts.
+    throttle_person_free: int = 10
+    #: The person limit: first gap between attempts, doubling to at most ``throttle_person_max_s``
+    #: (much looser than per device, so it never locks the real teacher out for long).
+    throttle_person_base_s: float = 2.0
+    throttle_person_max_s: float = 30.0
+    #: Unwraps that may wait while one runs, and for how long, before a 429 says when to come back.
+    unlock_queue: int = 2
+    unlock_wait_s: float = 3.0
+    #: Highest scrypt work factor an unlock accepts: 2**18 is 256 MiB, what a 2 GiB Pi can spare once.
+    unlock_max_work_factor: int = 18
+    #: Lifetime of the unlock form's signed CSRF token (no session is stored before an unlock).
+    form_token_s: float = 2 * 3600
     #: Language of a visitor who has not chosen one.
     default_locale: str = "nl"
     locales: tuple[str, ...] = ("nl", "en")
@@ -33,6 +46,8 @@ class ReviewConfig:
     secure_cookies: bool = True
     #: Most open sessions kept; the least recently used anonymous one goes first.
     max_sessions: int = 500
+    #: Most sessions one client address may hold; its own oldest goes first.
+    max_sessions_per_client: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

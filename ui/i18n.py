@@ -45,4 +45,15 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
     return text % dict(params, num=n)
 
 
+def plural_template(singular: str, plural: str, n: int) -> str:
+    """The translated form for count ``n`` with ``%(num)s`` left in, for a page script that counts.
+
+    Dutch and English, the kit's two languages, have one form for 1 and one
+    for every other count; a script picks ``plural_template(..., 1)`` or
+    ``plural_template(..., 2)`` with ``Intl.PluralRules``.
+    """
+    translations: Translations | None = getattr(g, "translations", None)
+    return translations.ngettext(singular, plural, n) if translations else (singular if n == 1 else plural)
+
+
 _ = gettext

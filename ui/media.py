@@ -96,6 +96,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     ((0, 100), (900, 1000), (990, 1000))
     >>> parse_range("bytes=0-1,5-6", 1000) is None
     True
+
+    Numbers of any length mean what they say, without converting thousands
+    of digits (Python refuses strings over 4,300 digits with a ValueError):
+
+    >>> parse_range("bytes=0-" + "9" * 5000, 1000), parse_range("bytes=-" + "9" * 5000, 1000)
+    ((0, 1000), (0, 1000))
+    >>> parse_range("bytes=99999999999999999999999-", 1000)
+    Traceback (most recent call last):
+    ...
+    ui.media.RangeNotSatisfiable
     """
     if not header:
         return None
@@ -106,15 +116,24 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         return None
     if first == "":
-        length = int(last)
+        length = _byte_count(last)
         if length == 0:
             raise RangeNotSatisfiable()
         return (max(0, size - length), size)
-    start = int(first)
-    end = min(size, int(last) + 1) if last else size
+    start = _byte_count(first)
+    end = min(size, _byte_count(last) + 1) if last else size
     if start >= size or end <= start:
         raise RangeNotSatisfiable()
     return (start, end)
+
+
+#: Larger than any file the kit serves; a longer digit string stands for it.
+_BEYOND_ANY_FILE = 10**18
+
+
+def _byte_count(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return _BEYOND_ANY_FILE if len(digits) > 18 else int(digits)
 
 
 def stream_range(seg: SegmentReader, start: int, end: int) -> Iterator[bytes]:

@@ -84,7 +84,10 @@ SPEC: dict[str, Any] = {
             "responses": {"200": _json("#/components/schemas/Stats"), **_errors(400, 401, 403, 404)}}},
     },
     "components": {"schemas": {
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "Error": {"type": "object", "required": ["error"], "properties": {
+            "error": {"type": "string"},
+            "retry_after_s": {"type": "integer", "minimum": 1,
+                              "description": "on a 429: seconds before trying again can work (also Retry-After)"}}},
         "Session": {"type": "object", "required": ["csrf_token", "unlocked"], "properties": {
             "csrf_token": {"type": "string"}, "unlocked": {"type": "boolean"},
             "person": {"type": "string", "nullable": True}, "admin": {"type": "boolean"}}},

@@ -6,12 +6,22 @@ for that id, and nowhere else: it is dropped on lock, on logout and when the
 session has been idle longer than the timeout. Python cannot scrub memory,
 so "dropped" means every reference is released; nothing is ever written out.
 
->>> store = SessionStore(idle_timeout_s=60, clock=lambda: 0.0)
+Only someone who unlocked (or the admin who logged in) gets an entry here
+(a browser that locks keeps its entry, without the key, until it goes idle):
+before that a visitor's form carries a signed token (``ui.web``) and costs
+the store nothing, so a flood of strangers cannot push anyone out. Each
+client address holds at most ``max_per_owner`` entries; its own least
+recently used goes first, never someone else's.
+
+>>> store = SessionStore(idle_timeout_s=60, clock=lambda: 0.0, max_per_owner=2)
 >>> s = store.create()
 >>> store.get(s.sid) is s
 True
 >>> store.destroy(s.sid); store.get(s.sid) is None
 True
+>>> mine = [store.create(owner="10.42.0.7") for _ in range(3)]; theirs = store.create(owner="10.42.0.9")
+>>> [store.get(x.sid) is not None for x in (*mine, theirs)]
+[False, True, True, True]
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ class ReviewSession:
     person_name: str | None = None
     recipient: str | None = None
     identity: Any = field(default=None, repr=False)
+    #: The client address that unlocked it (the per-address limit counts these).
+    owner: str | None = None
 
     @property
     def unlocked(self) -> bool:
@@ -52,9 +64,11 @@ class SessionStore:
         max_sessions: int = 500,
         clock: Callable[[], float] = time.monotonic,
         sweep_every_s: float | None = 30.0,
+        max_per_owner: int | None = None,
     ) -> None:
         self.idle_timeout_s = idle_timeout_s
         self.max_sessions = max_sessions
+        self.max_per_owner = max_per_owner
         self._clock = clock
         self._sessions: dict[str, ReviewSession] = {}
         self._lock = threading.Lock()
@@ -83,18 +97,9 @@ class SessionStore:
         self._closed.set()
         self.forget_all()
 
-    def create(self) -> ReviewSession:
-        now = self._clock()
-        session = ReviewSession(
-            sid=secrets.token_urlsafe(32), csrf_token=secrets.token_urlsafe(32), last_seen=now
-        )
-        with self._lock:
-            self._expire(now)
-            if len(self._sessions) >= self.max_sessions:
-                self._evict_one()
-            self._sessions[session.sid] = session
-        self._start_sweeper()
-        return session
+    def create(self, owner: str | None = None) -> ReviewSession:
+        session = ReviewSession(sid="", csrf_token="", last_seen=self._clock(), owner=owner)
+        return self.rotate(session)
 
     def get(self, sid: str | None) -> ReviewSession | None:
         """The live session for ``sid``, touched; ``None`` if unknown or idle too long."""
@@ -113,12 +118,15 @@ class SessionStore:
             return session
 
     def rotate(self, session: ReviewSession) -> ReviewSession:
-        """A fresh id and CSRF token for a session whose privilege changes."""
+        """A fresh id and CSRF token for a session whose privilege changes; stores it if it was not."""
+        now = self._clock()
         with self._lock:
             self._sessions.pop(session.sid, None)
             session.sid = secrets.token_urlsafe(32)
             session.csrf_token = secrets.token_urlsafe(32)
-            self._sessions[session.sid] = session
+            session.last_seen = now
+            self._admit(session, now)
+        self._start_sweeper()
         return session
 
     def destroy(self, sid: str) -> None:
@@ -126,6 +134,10 @@ class SessionStore:
             session = self._sessions.pop(sid, None)
         if session is not None:
             session.forget_key()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
 
     def unlocked_count(self) -> int:
         with self._lock:
@@ -142,9 +154,19 @@ class SessionStore:
         for sid in stale:
             self._sessions.pop(sid).forget_key()
 
-    def _evict_one(self) -> None:
-        # Anonymous sessions go first so a flood of visitors cannot log
-        # somebody out; among equals the least recently used.
-        victims = sorted(self._sessions.values(), key=lambda s: (s.role is not None, s.last_seen))
+    def _admit(self, session: ReviewSession, now: float) -> None:
+        self._expire(now)
+        if self.max_per_owner is not None and session.owner is not None:
+            own = [s for s in self._sessions.values() if s.owner == session.owner]
+            if len(own) >= self.max_per_owner:
+                self._evict_one(own)
+        if len(self._sessions) >= self.max_sessions:
+            self._evict_one(list(self._sessions.values()))
+        self._sessions[session.sid] = session
+
+    def _evict_one(self, candidates: list[ReviewSession]) -> None:
+        # Anonymous sessions go first so that nobody is logged out while a
+        # locked one is left; among equals the least recently used.
+        victims = sorted(candidates, key=lambda s: (s.role is not None, s.last_seen))
         if victims:
             self._sessions.pop(victims[0].sid).forget_key()

@@ -1,6 +1,13 @@
 """Request plumbing shared by the blueprints: the session cookie, CSRF,
 and the checks that decide who may see what.
 
+A visitor who has not unlocked has no server-side session. Her browser holds
+``kit_pre``, a random nonce, and her forms carry a token signed over that
+nonce with an expiry (``ui.signed``); the kit checks the signature and keeps
+nothing, so a flood of cookieless requests creates no state and evicts
+nobody. An entry in the session store (``kit_session``) exists only after an
+unlock or the admin's login.
+
 Roles: an *unlocked person* (teacher or coach) sees only recordings whose
 recipients include their key; the *admin* manages the kit and gets 403 on
 everything personal (footage, thumbnails, annotations, statistics, live).
@@ -9,6 +16,8 @@ everything personal (footage, thumbnails, annotations, statistics, live).
 from __future__ import annotations
 
 import hmac
+import re
+import secrets
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
@@ -18,8 +27,12 @@ from appliance.catalogue import Catalogue, Recording
 from ui.i18n import gettext as _
 from ui.media import valid_recording_id
 from ui.session_store import ReviewSession, SessionStore
+from ui.signed import Signer
 
 SESSION_COOKIE = "kit_session"
+#: The anonymous visitor's nonce, which her forms' signed CSRF token is bound to.
+NONCE_COOKIE = "kit_pre"
+NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,19 +50,38 @@ def current_session() -> ReviewSession:
     return g.kit_session
 
 
+def signer() -> Signer:
+    return current_app.extensions["kit_signer"]
+
+
 def load_session() -> None:
     session = store().get(request.cookies.get(SESSION_COOKIE))
-    g.new_session = session is None
     if session is None:
-        session = store().create()
+        session = _anonymous()
     g.kit_session = session
+
+
+def _anonymous() -> ReviewSession:
+    # Not stored: the CSRF token is signed over the browser's nonce, so it can be checked later.
+    nonce = request.cookies.get(NONCE_COOKIE, "")
+    g.new_nonce = not NONCE_RE.match(nonce)
+    if g.new_nonce:
+        nonce = secrets.token_urlsafe(16)
+    g.nonce = nonce
+    token = signer().sign("csrf", nonce, lifetime_s=current_app.config["KIT"].form_token_s)
+    return ReviewSession(sid="", csrf_token=token, last_seen=0.0, owner=request.remote_addr)
 
 
 def check_csrf() -> None:
     if request.method not in STATE_CHANGING:
         return
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-    if g.new_session or not hmac.compare_digest(sent, g.kit_session.csrf_token):
+    session = g.kit_session
+    if session.sid:
+        valid = hmac.compare_digest(sent.encode("utf-8", "replace"), session.csrf_token.encode("ascii"))
+    else:
+        valid = not g.new_nonce and signer().verify(sent, "csrf", g.nonce)
+    if not valid:
         abort(400, description=_("The form has expired or did not come from this kit. Reload the page and try again."))
 
 
@@ -57,19 +89,22 @@ def set_session_cookie(response: Any) -> Any:
     session: ReviewSession | None = g.get("kit_session")
     if session is None:
         return response
+    secure = current_app.config["KIT"].secure_cookies
     if g.get("session_ended"):
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict",
-                               secure=current_app.config["KIT"].secure_cookies)
-    elif g.new_session or g.get("session_rotated"):
-        response.set_cookie(
-            SESSION_COOKIE,
-            session.sid,
-            path="/",
-            httponly=True,
-            samesite="Strict",
-            secure=current_app.config["KIT"].secure_cookies,
-        )
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=secure)
+    elif g.get("session_rotated"):
+        response.set_cookie(SESSION_COOKIE, session.sid, path="/", httponly=True, samesite="Strict", secure=secure)
+    if g.get("new_nonce") and not session.sid:
+        response.set_cookie(NONCE_COOKIE, g.nonce, path="/", httponly=True, samesite="Strict", secure=secure,
+                            max_age=12 * 3600)
+    for name, value, max_age in g.get("extra_cookies", ()):
+        response.set_cookie(name, value, path="/", httponly=True, samesite="Strict", secure=secure, max_age=max_age)
     return response
+
+
+def add_cookie(name: str, value: str, max_age: int) -> None:
+    """Set an HttpOnly, SameSite=Strict cookie on this request's response."""
+    g.setdefault("extra_cookies", []).append((name, value, max_age))
 
 
 def wants_json() -> bool:
@@ -123,7 +158,7 @@ def identities() -> list[Any]:
     return [current_session().identity]
 
 
-def json_error(status: int, message: str) -> Any:
-    response = jsonify({"error": message})
+def json_error(status: int, message: str, **extra: Any) -> Any:
+    response = jsonify({"error": message, **extra})
     response.status_code = status
     return response

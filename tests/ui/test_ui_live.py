@@ -96,7 +96,7 @@ def test_unlocking_browser_offers_its_clock(live_app, kit, controller):
             "browser_time": str(time.time())}
     c.post("/unlock", data=form)
     assert not clock.trusted  # a stranger cannot set the kit's time
-    live_app.extensions["kit_throttle"].success(f"person:{kit.people['Anna']['id']}", "client:127.0.0.1")
+    live_app.extensions["kit_throttle"].clear(f"person:{kit.people['Anna']['id']}", "client:127.0.0.1")
     form.update(csrf_token=csrf_of(c), passphrase="anna-correct-horse")
     assert c.post("/unlock", data=form).status_code == 302
     assert clock.trusted

@@ -50,11 +50,25 @@ def browser_home() -> Path:
 @contextmanager
 def serve(app) -> Iterator[str]:
     """``https://lk-test0001.kits.test:PORT``: the app over the kit's TLS listener."""
+    with serve_listener(app) as (site, _listener):
+        yield site
+
+
+@contextmanager
+def serve_listener(app) -> Iterator[tuple[str, object]]:
+    """Like :func:`serve`, with the ``kit.web_server.Listener`` too (its server and deadlines)."""
     listener = https_listener(app, "127.0.0.1", free_port(), _kit_tls()).start()
     try:
-        yield f"https://{KIT_NAME}:{listener.port}"
+        yield f"https://{KIT_NAME}:{listener.port}", listener
     finally:
         listener.stop()
+
+
+def trusting_context():
+    """A TLS client context that trusts only the test school CA (no errors ignored)."""
+    import ssl
+
+    return ssl.create_default_context(cadata=school_ca().pem.decode())
 
 
 @contextmanager

@@ -10,6 +10,8 @@ teacher share what she did not choose to.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -20,7 +22,10 @@ from appliance.errors import KitError
 from appliance.retention.policy import AFTER_CLOSE_KEY, DEFAULT_AFTER_CLOSE_DAYS, DEFAULT_MAX_DAYS, MAX_AGE_KEY
 from sync.protocol import SETTINGS
 from ui import web
+from ui.blueprints.auth import wait_sentence
 from ui.i18n import N_, gettext as _
+from ui.throttle import Refused
+from ui.unlock_gate import GateBusy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # What the Beheer page shows of the school's settings: (key, words with the value, the kit's default).
@@ -40,18 +45,28 @@ def login() -> Any:
 @bp.post("/login")
 def login_post() -> Any:
     throttle = current_app.extensions["kit_throttle"]
-    key = f"admin-client:{request.remote_addr}"
-    wait = throttle.wait_s(key, "admin")
-    if wait > 0:
-        msg = _("Too many wrong passwords. Wait %(s)s seconds and try again.", s=int(wait + 0.999))
-        return render_template("admin_login.html", error=msg), 429
+    try:
+        # Counted before the password is checked, like an unlock (ui.throttle).
+        attempt = throttle.begin(f"admin-client:{request.remote_addr}", person="admin")
+    except Refused as refused:
+        wait = math.ceil(refused.wait_s)
+        msg = _("Too many wrong passwords.") + " " + wait_sentence(wait)
+        return render_template("admin_login.html", error=msg), 429, {"Retry-After": str(wait)}
     account = current_app.extensions["kit_admin"]
     if not account.is_set():
+        attempt.cancel()
         return render_template("admin_login.html", error=_("No admin password is set on this kit yet.")), 409
-    if not account.check(request.form.get("password", "")):
-        throttle.failure(key, "admin")
+    try:
+        with current_app.extensions["kit_unlock_gate"].slot():  # scrypt too: one at a time
+            right = account.check(request.form.get("password", ""))
+    except GateBusy as busy:
+        attempt.cancel()
+        msg = _("The kit is opening another key right now.") + " " + wait_sentence(busy.retry_after_s)
+        return render_template("admin_login.html", error=msg), 429, {"Retry-After": str(busy.retry_after_s)}
+    if not right:
+        attempt.failed()
         return render_template("admin_login.html", error=_("That password is not right.")), 401
-    throttle.success(key, "admin")
+    attempt.succeeded()
     session = web.current_session()
     session.forget_key()  # an admin session never holds a person's key
     web.store().rotate(session)

@@ -62,7 +62,10 @@ def unlock() -> Any:
     try:
         try_unlock(data["person"], data["passphrase"])
     except UnlockRefused as refused:
-        return web.json_error(refused.status, str(refused))
+        extra = {} if refused.retry_after_s is None else {"retry_after_s": refused.retry_after_s}
+        response = web.json_error(refused.status, str(refused), **extra)
+        response.headers.update(refused.headers)
+        return response
     s = web.current_session()
     return jsonify({"csrf_token": s.csrf_token, "unlocked": True, "person": s.person_name, "admin": False})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -9,8 +10,10 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from appliance import age
 from appliance.consent import Consents
-from ui import web
-from ui.i18n import gettext as _
+from ui import known_device, web
+from ui.i18n import gettext as _, ngettext
+from ui.throttle import Refused
+from ui.unlock_gate import GateBusy
 
 bp = Blueprint("auth", __name__)
 PERSON_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -45,9 +48,10 @@ def visible_people() -> list[Any]:
 
 
 def _unlock_page(error: str | None = None, chosen: str | None = None, typed: str = "",
-                 next_: str | None = None) -> str:
+                 next_: str | None = None, wait_s: int | None = None) -> str:
     return render_template("unlock.html", people=visible_people(), error=error, chosen=chosen, typed=typed,
-                           next=_safe_next(next_), anyone=bool(web.catalogue().query_one("SELECT 1 FROM people")))
+                           next=_safe_next(next_), anyone=bool(web.catalogue().query_one("SELECT 1 FROM people")),
+                           wait_s=wait_s)
 
 
 @bp.get("/unlock")
@@ -73,34 +77,72 @@ def _safe_next(target: str | None) -> str:
 
 
 class UnlockRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.message = message
+        #: Seconds before trying again makes sense (a 429): the page counts them down.
+        self.retry_after_s = retry_after_s
+
+    def __str__(self) -> str:
+        if self.retry_after_s is None:
+            return self.message
+        return f"{self.message} {wait_sentence(self.retry_after_s)}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
+
+
+def wait_sentence(seconds: int) -> str:
+    return ngettext("Wait %(num)s more second.", "Wait %(num)s more seconds.", seconds)
 
 
 def try_unlock(person_id: str, passphrase: str) -> None:
-    """Unwrap the person's identity into the current session, or raise UnlockRefused."""
+    """Unwrap the person's identity into the current session, or raise UnlockRefused.
+
+    The attempt is charged to the throttle before scrypt runs, and scrypt runs
+    only inside the kit-wide gate (see ``ui.throttle`` and ``ui.unlock_gate``).
+    """
     throttle = current_app.extensions["kit_throttle"]
     person = web.catalogue().person_view(person_id) if PERSON_ID_RE.match(person_id or "") else None
-    client_key = f"client:{request.remote_addr}"
-    person_key = f"person:{person_id}"
-    wait = throttle.wait_s(person_key, client_key)
-    if wait > 0:
-        raise UnlockRefused(429, _("Too many wrong passphrases. Wait %(s)s seconds and try again.", s=int(wait + 0.999)))
+    device = None
+    if person is not None:
+        device = known_device.key_from(web.signer(), person.id, request.cookies.get(known_device.cookie_name(person.id)))
+    try:
+        attempt = throttle.begin(f"client:{request.remote_addr}", person=person and f"person:{person.id}",
+                                 device=device)
+    except Refused as refused:
+        raise UnlockRefused(429, _("Too many wrong passphrases on this device or for this name."),
+                            retry_after_s=math.ceil(refused.wait_s))
     path = current_app.config["KIT_PATHS"].identity(person_id)
     if person is None or not path.exists():
-        throttle.failure(client_key)
+        attempt.failed()
         raise UnlockRefused(401, _("That name and passphrase do not match. Check both and try again."))
+    kit = current_app.config["KIT"]
     try:
-        identity = age.unwrap_identity(path.read_bytes(), passphrase)
+        with current_app.extensions["kit_unlock_gate"].slot(priority=device is not None):
+            identity = age.unwrap_identity(path.read_bytes(), passphrase, max_work_factor=kit.unlock_max_work_factor)
+    except GateBusy as busy:
+        attempt.cancel()  # the passphrase was never tried
+        raise UnlockRefused(429, _("The kit is opening another key right now."), retry_after_s=busy.retry_after_s)
     except age.NoIdentityMatch:
-        throttle.failure(person_key, client_key)
+        attempt.failed()
         raise UnlockRefused(401, _("That passphrase is not right. Check it and try again."))
+    except age.WorkFactorTooHigh:
+        attempt.cancel()  # refused before scrypt: more memory than the kit can spare next to a recording
+        raise UnlockRefused(500, _("Your key file needs more memory to open than this kit has. "
+                                   "Restore a backup made on this kit."))
     except age.AgeError:
+        attempt.cancel()
         raise UnlockRefused(500, _("Your key file on this kit is damaged. Restore it from your backup."))
     if str(identity.recipient) != person.recipient:
+        attempt.cancel()
         raise UnlockRefused(500, _("Your key file does not match your public key in the catalogue."))
-    throttle.success(person_key, client_key)
+    attempt.succeeded()
+    web.add_cookie(*known_device.cookie_for(web.signer(), person.id,
+                                            request.cookies.get(known_device.cookie_name(person.id))),
+                   max_age=known_device.LIFETIME_S)
     session = web.store().rotate(web.current_session())
     g.session_rotated = True
     session.role = "person"
@@ -116,8 +158,8 @@ def unlock_post() -> Any:
     try:
         try_unlock(person_id, request.form.get("passphrase", ""))
     except UnlockRefused as refused:
-        return _unlock_page(str(refused), chosen=request.form.get("person"), typed=request.form.get("name", "")[:100],
-                            next_=request.form.get("next")), refused.status
+        return _unlock_page(refused.message, chosen=request.form.get("person"), typed=request.form.get("name", "")[:100],
+                            next_=request.form.get("next"), wait_s=refused.retry_after_s), refused.status, refused.headers
     offer_browser_time(request.form.get("browser_time"))
     return redirect(_safe_next(request.form.get("next")))
 
