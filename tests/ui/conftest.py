@@ -73,3 +73,12 @@ def live_app(kit, controller):
                      config=TestingConfig(admin_password=ADMIN_PASSWORD))
     app.testing = True
     return app
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium with the test CA installed, one per test module."""
+    from ui_server import chromium
+
+    with chromium() as b:
+        yield b

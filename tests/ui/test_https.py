@@ -23,16 +23,10 @@ from tests.support.tls import KIT_ID, KIT_NAME, kit_contexts
 from ui import create_app
 from ui.config import TestingConfig
 from ui_recording import PASSPHRASES
-from ui_server import CHROMIUM, CHROMIUM_ARGS, chromium, free_port, school_ca, serve, serve_redirect
+from ui_server import CHROMIUM, CHROMIUM_ARGS, free_port, school_ca, serve, serve_redirect
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

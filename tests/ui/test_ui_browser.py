@@ -15,7 +15,7 @@ from ui import create_app
 from ui.config import TestingConfig
 from ui.keymap import KEYS
 from ui_recording import PASSPHRASES
-from ui_server import chromium, serve
+from ui_server import serve
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
@@ -58,12 +58,6 @@ def wait_js(page, expression: str, timeout_s: float = 30.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout_s} s: {expression}")
         page.wait_for_timeout(50)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -9,16 +9,10 @@ import pytest
 from ui import create_app
 from ui.config import TestingConfig
 from ui_recording import PASSPHRASES
-from ui_server import chromium, serve
+from ui_server import serve
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def texts_until_done(page, done: str, timeout_s: float = 15.0) -> list[str]:

@@ -25,6 +25,15 @@ def consents() -> Consents:
     return Consents(web.catalogue())
 
 
+def _signed(sign: Any, done: str) -> Any:
+    """Make the signature with the unlocked key; a refusal (not enrolled, not her key) is a 400."""
+    try:
+        sign()
+    except KitError as exc:
+        abort(400, description=str(exc))
+    return redirect(url_for("consent.page", done=done))
+
+
 @bp.get("")
 @web.person_required
 def page() -> Any:
@@ -49,11 +58,7 @@ def confirm() -> Any:
     person = web.catalogue().get_person(me.person_id)
     if person is None or person["role"] != "teacher":
         abort(403, description=_("Only a teacher confirms who may watch her recordings."))
-    try:
-        consents().confirm(me.person_id, request.form.get("coach", ""), me.identity)
-    except KitError as exc:
-        abort(400, description=str(exc))
-    return redirect(url_for("consent.page", done="confirmed"))
+    return _signed(lambda: consents().confirm(me.person_id, request.form.get("coach", ""), me.identity), "confirmed")
 
 
 @bp.post("/accept")
@@ -66,11 +71,7 @@ def accept() -> Any:
     teacher_id = request.form.get("teacher", "")
     if consents().state(teacher_id, me.person_id) is PairState.NONE:
         abort(404)
-    try:
-        consents().accept(teacher_id, me.person_id, me.identity)
-    except KitError as exc:
-        abort(400, description=str(exc))
-    return redirect(url_for("consent.page", done="accepted"))
+    return _signed(lambda: consents().accept(teacher_id, me.person_id, me.identity), "accepted")
 
 
 @bp.post("/withdraw")
