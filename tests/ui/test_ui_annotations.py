@@ -177,20 +177,57 @@ def test_exports(anna, kit):
     assert (slots[first.get("TIME_SLOT_REF1")], slots[first.get("TIME_SLOT_REF2")]) == (2000, 6000)
 
 
-def test_clip_exports_mp4_and_age(anna, kit, tmp_path):
+def ffprobe_pipe(data: bytes) -> dict:
+    """ffprobe over stdin: the plaintext clip never touches the disk."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "format=start_time,duration:stream=codec_type,start_time,duration",
+                          "-of", "json", "-"], input=data, capture_output=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_clip_exports_mp4_and_age_cut_exactly(anna, kit, tmp_path):
     rec = kit.own_recording
-    clip = post(anna, f"/api/recordings/{rec}/clips", {"in": 3.0, "out": 7.0, "kind": "pearl"}).get_json()
+    clip = post(anna, f"/api/recordings/{rec}/clips",
+                {"in": 3.2, "out": 7.5, "kind": "pearl", "title": "Mooie vraag"}).get_json()
     mp4 = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4")
-    assert mp4.status_code == 200 and "attachment" in mp4.headers["Content-Disposition"]
+    assert mp4.status_code == 200 and mp4.mimetype == "video/mp4"
+    date = anna.get(f"/api/recordings/{rec}").get_json()["started_at"][:10]
+    assert mp4.headers["Content-Disposition"] == f'attachment; filename="{date} Parel - Mooie vraag.mp4"'
+    probe = ffprobe_pipe(mp4.data)
+    frame = 1 / 30
+    assert abs(float(probe["format"]["duration"]) - 4.3) <= frame
+    assert abs(float(probe["format"]["start_time"])) < 1e-3
+    streams = {s["codec_type"]: s for s in probe["streams"]}
+    assert set(streams) == {"video", "audio"}
+    for s in streams.values():  # audio trimmed to the same span as the video
+        assert abs(float(s["start_time"])) < 1e-3 and abs(float(s["duration"]) - 4.3) <= frame
     with av.open(io.BytesIO(mp4.data)) as container:
         frames = sum(1 for _ in container.decode(video=0))
-    assert 4 * 25 <= frames <= 8 * 31  # segments 2..4 cover 2 s..8 s
-    sealed = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4.age").data
-    assert sealed.startswith(b"age-encryption.org/v1")
+    assert abs(frames - 4.3 * 30) <= 1
+    part = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.data == mp4.data[:100]
+
+    sealed = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4.age")
+    assert sealed.data.startswith(b"age-encryption.org/v1")
+    assert sealed.headers["Content-Disposition"] == f'attachment; filename="{date} Parel - Mooie vraag.mp4.age"'
     path = tmp_path / "clip.mp4.age"
-    path.write_bytes(sealed)
-    assert decrypt_with_cli(kit, "Bram", path, tmp_path) == mp4.data
+    path.write_bytes(sealed.data)
+    opened = decrypt_with_cli(kit, "Bram", path, tmp_path)  # stdout: stays in memory
+    assert opened == mp4.data
+    assert abs(float(ffprobe_pipe(opened)["format"]["duration"]) - 4.3) <= frame
     assert anna.get(f"/export/{rec}/clips/k-nothere.mp4").status_code == 404
+
+
+def test_clip_file_name_non_ascii_rfc5987(anna, kit):
+    rec = kit.own_recording
+    clip = post(anna, f"/api/recordings/{rec}/clips",
+                {"in": 1.0, "out": 2.0, "kind": "puzzle", "title": "Één/twee: \"wat nu?\""}).get_json()
+    header = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4").headers["Content-Disposition"]
+    date = anna.get(f"/api/recordings/{rec}").get_json()["started_at"][:10]
+    name = f"{date} Puzzel - Één twee wat nu.mp4"
+    from urllib.parse import quote
+    assert header == (f'attachment; filename="{date} Puzzel - Een twee wat nu.mp4"; '
+                      f"filename*=UTF-8''{quote(name, safe='')}")
 
 
 def test_reflection_grid_and_notes_forms(anna, kit):
