@@ -166,9 +166,10 @@ def test_exports(anna, kit):
     code_some(anna, rec)
     vtt = anna.get(f"/export/{rec}/annotations.vtt?lang=en").get_data(as_text=True)
     assert vtt.startswith("WEBVTT") and "00:00:02.000 --> 00:00:06.000" in vtt and "pearl: denkvraag" in vtt
-    rows = list(csv.DictReader(io.StringIO(anna.get(f"/export/{rec}/annotations.csv").get_data(as_text=True))))
-    assert len(rows) == 9 and rows[0]["kind"] == "instruction"
-    assert {r["category"] for r in rows if r["kind"] == "question"} == {"1", "2", "3"}
+    rows = list(csv.DictReader(io.StringIO(anna.get(f"/export/{rec}/annotations.csv").data.decode("utf-8-sig")),
+                               delimiter=";"))
+    assert len(rows) == 9 and rows[0]["code"] == "aanwijzing"
+    assert {r["vraagcategorie"] for r in rows if r["code"] == "vraag"} == {"1", "2", "3"}
     eaf = ET.fromstring(anna.get(f"/export/{rec}/annotations.eaf").data)
     tiers = {t.get("TIER_ID"): t for t in eaf.iter("TIER")}
     assert len(tiers["codes"].findall("ANNOTATION")) == 7 and len(tiers["clips"].findall("ANNOTATION")) == 2
@@ -228,6 +229,31 @@ def test_clip_file_name_non_ascii_rfc5987(anna, kit):
     from urllib.parse import quote
     assert header == (f'attachment; filename="{date} Puzzel - Een twee wat nu.mp4"; '
                       f"filename*=UTF-8''{quote(name, safe='')}")
+
+
+def test_csv_for_dutch_excel(anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)
+    assert post(anna, f"/api/recordings/{rec}/clips",
+                {"in": 9.5, "out": 10.25, "kind": "puzzle", "title": "=HYPERLINK(\"http://x\")"}).status_code == 201
+    response = anna.get(f"/export/{rec}/annotations.csv?lang=en")
+    assert response.mimetype == "text/csv" and response.mimetype_params["charset"] == "utf-8"
+    raw = response.data
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    text = raw.decode("utf-8-sig")
+    header = text.split("\r\n", 1)[0]
+    assert header == "soort;begin (s);eind (s);code;vraagcategorie;toon;niveau;voortgang;titel"
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+    kinds = [r[3] for r in rows]
+    assert kinds.count("aanwijzing") == 1 and kinds.count("vraag") == 3 and kinds.count("feedback") == 3
+    assert {"parel", "puzzel"} <= set(kinds)
+    feedback = [r for r in rows if r[3] == "feedback"]
+    assert [(r[5], r[6], r[7]) for r in feedback] == [
+        ("positief", "strategie", "ja"), ("positief", "inhoud", ""), ("negatief", "persoonlijke kwaliteiten", "")]
+    assert rows[0][:2] == ["codering", "1,000"]
+    clip = next(r for r in rows if r[8].startswith("'=HYPERLINK"))
+    assert clip[:4] == ["fragment", "9,500", "10,250", "puzzel"]
+    assert not any(cell[:1] in "=+-@" for r in rows for cell in r if cell)
 
 
 def test_reflection_grid_and_notes_forms(anna, kit):

@@ -74,7 +74,7 @@ def annotations(recording_id: str, fmt: str) -> Any:
     if fmt == "vtt":
         return _download(webvtt(doc, _), "text/vtt", f"{rec.id}.vtt")
     if fmt == "csv":
-        return _download(csv_text(doc, _), "text/csv", f"{rec.id}.csv")
+        return _download(csv_text(doc, _).encode("utf-8"), "text/csv; charset=utf-8", f"{rec.id}.csv")
     return _download(eaf(doc, f"{rec.id}.mp4", _), "application/xml", f"{rec.id}.eaf")
 
 
