@@ -8,6 +8,7 @@ import errno
 import io
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -265,3 +266,32 @@ def test_reflection_grid_and_notes_forms(anna, kit):
     assert anna.post(f"/recordings/{rec}/notes", data={"csrf_token": token, "notes": NOTE}).status_code == 302
     html = anna.get(f"/recordings/{rec}/clips").get_data(as_text=True)
     assert "rust" in html and "meedoen" in html and NOTE in html
+
+
+def test_statistics_page_dutch_numbers_norms_levels(anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)  # 1 instruction, 3 questions (cat 1, 2, 3), 2 positive + 1 negative feedback
+    html = anna.get(f"/recordings/{rec}/stats").get_data(as_text=True)
+    cell = lambda name: re.search(rf'id="{name}">([^<]*)<', html).group(1)  # noqa: E731
+    rate = 3 / (kit.own_duration_s / 60)
+    expected = f"{rate:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    assert "," in expected and cell("rate-question") == f"{expected}/min"
+    assert f"{expected}/min</text>" in html  # the chart too
+    assert not re.search(r"\d\.\d+/min", html)
+    # one word for instructions
+    assert "<th>aanwijzingen</th>" in html and "instructie" not in html.lower()
+    # "Nu: x tegen y" beside every norm
+    assert cell("now-questions") == "Nu: 2 tegen 1."
+    assert cell("now-feedback") == "Nu: 2 tegen 1."
+    assert cell("now-clips") == "Nu: 1 tegen 1."
+    # counts per feedback level and progress feedback
+    assert cell("count-level-strategy") == "1" and cell("count-level-content") == "1"
+    assert cell("count-level-personal") == "1" and cell("count-level-modus") == "0"
+    assert cell("count-progress") == "1" and cell("count-category-2") == "1"
+    assert "feedback op persoonlijke kwaliteiten" in html and "voortgangsfeedback" in html
+    # negative feedback in red
+    assert re.search(r'<tr class="sub negative"><th>negatief</th><td id="count-negative">1</td>', html)
+    css = anna.get("/static/app.css").get_data(as_text=True)
+    assert ".counts tr.negative th, .counts tr.negative td { color: var(--danger)" in css
+    english = anna.get(f"/recordings/{rec}/stats?lang=en").get_data(as_text=True)
+    assert f"{expected.replace(',', '.')}/min" in english and "Now: 2 against 1." in english
