@@ -37,8 +37,8 @@ def charts(s: dict[str, Any], duration_s: float) -> dict[str, Markup]:
     fb = s["feedback"]
     return {
         "counts": Markup(bar_chart(_("Interventions per minute"), [
-            (_("instruction"), s["rate_per_min"]["instruction"], COLOURS["instruction"]),
-            (_("question"), s["rate_per_min"]["question"], COLOURS["question"]),
+            (_("instructions"), s["rate_per_min"]["instruction"], COLOURS["instruction"]),
+            (_("questions"), s["rate_per_min"]["question"], COLOURS["question"]),
             (_("feedback"), s["rate_per_min"]["feedback"], COLOURS["feedback"]),
         ], unit="/min", number=number)),
         "questions": Markup(bar_chart(_("Question mix"), [
