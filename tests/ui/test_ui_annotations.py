@@ -217,6 +217,8 @@ def test_clip_exports_mp4_and_age_cut_exactly(anna, kit, tmp_path):
     opened = decrypt_with_cli(kit, "Bram", path, tmp_path)  # stdout: stays in memory
     assert opened == mp4.data
     assert abs(float(ffprobe_pipe(opened)["format"]["duration"]) - 4.3) <= frame
+    from appliance.footage.plaintext_scan import scan_for_plaintext_media
+    assert scan_for_plaintext_media([kit.data_dir]) == []  # the cut left no plaintext behind
     assert anna.get(f"/export/{rec}/clips/k-nothere.mp4").status_code == 404
 
 

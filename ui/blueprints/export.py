@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from appliance import age
 from ui import web
 from ui.blueprints.annotate import load
-from ui.blueprints.player import recording_dir, serve_concatenated
+from ui.blueprints.player import recording_dir
 from appliance.coding.exports import csv_text, eaf, encrypt_stream, webvtt
 from ui.i18n import gettext as _
 from appliance.footage.clip import ClipError, cut
