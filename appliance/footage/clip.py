@@ -38,6 +38,15 @@ def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: fl
     ``offset_s`` is the recording time at which its first segment starts,
     for decoders that restart timestamps per extract (fMP4 keeps the
     recording's own decode time, so it is normally 0).
+
+    The whole clip is held in memory (a minute of 1080p is some tens of
+    MB) and re-encoded on the calling thread.
+
+    >>> try:
+    ...     cut(b"", 5.0, 5.0)
+    ... except ClipError as exc:
+    ...     print(exc)
+    out point before in point
     """
     if out_s <= in_s:
         raise ClipError("out point before in point")
