@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
 from appliance.catalogue import Catalogue
 from appliance.paths import KitPaths
-from ui import i18n
+from ui import errors, i18n
 from appliance.coding.annotations import AnnotationStore
 from ui.config import ReviewConfig
 from ui.media import PlainSizes
@@ -129,9 +129,7 @@ def _install_hooks(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        if web.wants_json():
-            return web.json_error(exc.code or 500, exc.description or exc.name)
-        return render_template("error.html", error=exc), exc.code
+        return errors.handle(exc)
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:

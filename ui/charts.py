@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Callable
 
 COLOURS = {
     "instruction": "#7a5195",
@@ -17,8 +18,12 @@ COLOURS = {
 
 
 def bar_chart(title: str, bars: list[tuple[str, float, str]], norm: tuple[str, float] | None = None,
-              width: int = 320, unit: str = "") -> str:
-    """Horizontal bars with an optional dashed norm line (accessible: title + text values)."""
+              width: int = 320, unit: str = "", number: Callable[[float], str] = lambda v: f"{v:g}") -> str:
+    """Horizontal bars with an optional dashed norm line (accessible: title + text values).
+
+    ``number`` formats the values shown beside the bars (the page's locale:
+    a decimal comma in Dutch).
+    """
     row_h, label_w, pad = 26, 110, 8
     height = pad * 2 + row_h * max(1, len(bars)) + (18 if norm else 0)
     top = max([v for _, v, _ in bars] + ([norm[1]] if norm else []) + [1e-9])
@@ -30,7 +35,7 @@ def bar_chart(title: str, bars: list[tuple[str, float, str]], norm: tuple[str, f
         w = max(0.0, value * scale)
         parts.append(f'<text x="0" y="{y + 17}" font-size="13">{escape(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>')
-        shown = f"{value:g}{unit}"
+        shown = f"{number(value)}{unit}"
         parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 17}" font-size="13">{escape(shown)}</text>')
     if norm:
         x = label_w + norm[1] * scale

@@ -66,26 +66,62 @@ def webvtt(doc: dict[str, Any], _: Callable[[str], str] = lambda s: s) -> str:
     return "\n".join(out)
 
 
+#: The CSV is for Excel with Dutch regional settings: that Excel splits on
+#: ``;`` (the comma is the decimal separator), reads UTF-8 only after a BOM,
+#: and the coach reads Dutch words in it whatever language the page is in.
+CSV_HEADER = ["soort", "begin (s)", "eind (s)", "code", "vraagcategorie", "toon", "niveau", "voortgang", "titel"]
+CSV_WORDS = {
+    "code": "codering", "clip": "fragment",
+    "instruction": "aanwijzing", "question": "vraag", "feedback": "feedback",
+    "pearl": "parel", "puzzle": "puzzel",
+    "positive": "positief", "negative": "negatief",
+    "content": "inhoud", "strategy": "strategie", "modus": "modus", "personal": "persoonlijke kwaliteiten",
+}
+BOM = "\ufeff"
+
+
+def _nl_seconds(value: float) -> str:
+    """
+    >>> _nl_seconds(3.2), _nl_seconds(125)
+    ('3,200', '125,000')
+    """
+    return f"{float(value):.3f}".replace(".", ",")
+
+
 def csv_text(doc: dict[str, Any], _: Callable[[str], str] = lambda s: s) -> str:
+    r"""Codes and clips for Dutch Excel: ``;``-separated, BOM first, Dutch words, decimal comma.
+
+    >>> text = csv_text({"codes": [{"t": 2.5, "kind": "feedback", "valence": "negative",
+    ...                             "level": "personal", "progress": True}],
+    ...                  "clips": [{"in": 1, "out": 4.25, "kind": "pearl", "title": "=1+1"}]})
+    >>> text.startswith(BOM)
+    True
+    >>> print(text[1:].replace("\r\n", "\n"), end="")
+    soort;begin (s);eind (s);code;vraagcategorie;toon;niveau;voortgang;titel
+    codering;2,500;;feedback;;negatief;persoonlijke kwaliteiten;ja;
+    fragment;1,000;4,250;parel;;;;;'=1+1
+    """
+    word = lambda key: CSV_WORDS.get(str(key), _csv_safe(str(key))) if key else ""  # noqa: E731
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["type", "start_s", "end_s", "kind", "category", "valence", "level", "progress", "title"])
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    w.writerow(CSV_HEADER)
     for c in sorted(doc["codes"], key=lambda c: c["t"]):
-        w.writerow(["code", f"{c['t']:.3f}", "", c["kind"], c.get("category", ""), c.get("valence", ""),
-                    c.get("level", ""), "1" if c.get("progress") else "", ""])
+        w.writerow([word("code"), _nl_seconds(c["t"]), "", word(c["kind"]), c.get("category", ""),
+                    word(c.get("valence")), word(c.get("level")) if c["kind"] == "feedback" else "",
+                    "ja" if c.get("progress") else "", ""])
     for k in sorted(doc["clips"], key=lambda k: k["in"]):
-        w.writerow(["clip", f"{k['in']:.3f}", f"{k['out']:.3f}", k["kind"], "", "", "", "",
-                    _csv_safe(k.get("title", ""))])
-    return buf.getvalue()
+        w.writerow([word("clip"), _nl_seconds(k["in"]), _nl_seconds(k["out"]), word(k["kind"]), "", "", "", "",
+                    _csv_safe(k.get("title") or "")])
+    return BOM + buf.getvalue()
 
 
 def _csv_safe(text: str) -> str:
-    # A spreadsheet would run a cell starting with = + - @ as a formula.
+    r"""A spreadsheet runs a cell starting with ``= + - @`` (or a tab or CR before one) as a formula.
+
+    >>> _csv_safe("=SUM(A1)"), _csv_safe("\t=1"), _csv_safe("@x"), _csv_safe("goed")
+    ("'=SUM(A1)", "'\t=1", "'@x", 'goed')
     """
-    >>> _csv_safe("=SUM(A1)")
-    "'=SUM(A1)"
-    """
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def eaf(doc: dict[str, Any], media_name: str, _: Callable[[str], str] = lambda s: s) -> str:

@@ -8,6 +8,7 @@ import errno
 import io
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -166,9 +167,10 @@ def test_exports(anna, kit):
     code_some(anna, rec)
     vtt = anna.get(f"/export/{rec}/annotations.vtt?lang=en").get_data(as_text=True)
     assert vtt.startswith("WEBVTT") and "00:00:02.000 --> 00:00:06.000" in vtt and "pearl: denkvraag" in vtt
-    rows = list(csv.DictReader(io.StringIO(anna.get(f"/export/{rec}/annotations.csv").get_data(as_text=True))))
-    assert len(rows) == 9 and rows[0]["kind"] == "instruction"
-    assert {r["category"] for r in rows if r["kind"] == "question"} == {"1", "2", "3"}
+    rows = list(csv.DictReader(io.StringIO(anna.get(f"/export/{rec}/annotations.csv").data.decode("utf-8-sig")),
+                               delimiter=";"))
+    assert len(rows) == 9 and rows[0]["code"] == "aanwijzing"
+    assert {r["vraagcategorie"] for r in rows if r["code"] == "vraag"} == {"1", "2", "3"}
     eaf = ET.fromstring(anna.get(f"/export/{rec}/annotations.eaf").data)
     tiers = {t.get("TIER_ID"): t for t in eaf.iter("TIER")}
     assert len(tiers["codes"].findall("ANNOTATION")) == 7 and len(tiers["clips"].findall("ANNOTATION")) == 2
@@ -177,20 +179,84 @@ def test_exports(anna, kit):
     assert (slots[first.get("TIME_SLOT_REF1")], slots[first.get("TIME_SLOT_REF2")]) == (2000, 6000)
 
 
-def test_clip_exports_mp4_and_age(anna, kit, tmp_path):
+def ffprobe_pipe(data: bytes) -> dict:
+    """ffprobe over stdin: the plaintext clip never touches the disk."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "format=start_time,duration:stream=codec_type,start_time,duration",
+                          "-of", "json", "-"], input=data, capture_output=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_clip_exports_mp4_and_age_cut_exactly(anna, kit, tmp_path):
     rec = kit.own_recording
-    clip = post(anna, f"/api/recordings/{rec}/clips", {"in": 3.0, "out": 7.0, "kind": "pearl"}).get_json()
+    clip = post(anna, f"/api/recordings/{rec}/clips",
+                {"in": 3.2, "out": 7.5, "kind": "pearl", "title": "Mooie vraag"}).get_json()
     mp4 = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4")
-    assert mp4.status_code == 200 and "attachment" in mp4.headers["Content-Disposition"]
+    assert mp4.status_code == 200 and mp4.mimetype == "video/mp4"
+    date = anna.get(f"/api/recordings/{rec}").get_json()["started_at"][:10]
+    assert mp4.headers["Content-Disposition"] == f'attachment; filename="{date} Parel - Mooie vraag.mp4"'
+    probe = ffprobe_pipe(mp4.data)
+    frame = 1 / 30
+    assert abs(float(probe["format"]["duration"]) - 4.3) <= frame
+    assert abs(float(probe["format"]["start_time"])) < 1e-3
+    streams = {s["codec_type"]: s for s in probe["streams"]}
+    assert set(streams) == {"video", "audio"}
+    for s in streams.values():  # audio trimmed to the same span as the video
+        assert abs(float(s["start_time"])) < 1e-3 and abs(float(s["duration"]) - 4.3) <= frame
     with av.open(io.BytesIO(mp4.data)) as container:
         frames = sum(1 for _ in container.decode(video=0))
-    assert 4 * 25 <= frames <= 8 * 31  # segments 2..4 cover 2 s..8 s
-    sealed = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4.age").data
-    assert sealed.startswith(b"age-encryption.org/v1")
+    assert abs(frames - 4.3 * 30) <= 1
+    part = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.data == mp4.data[:100]
+
+    sealed = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4.age")
+    assert sealed.data.startswith(b"age-encryption.org/v1")
+    assert sealed.headers["Content-Disposition"] == f'attachment; filename="{date} Parel - Mooie vraag.mp4.age"'
     path = tmp_path / "clip.mp4.age"
-    path.write_bytes(sealed)
-    assert decrypt_with_cli(kit, "Bram", path, tmp_path) == mp4.data
+    path.write_bytes(sealed.data)
+    opened = decrypt_with_cli(kit, "Bram", path, tmp_path)  # stdout: stays in memory
+    assert opened == mp4.data
+    assert abs(float(ffprobe_pipe(opened)["format"]["duration"]) - 4.3) <= frame
+    from appliance.footage.plaintext_scan import scan_for_plaintext_media
+    assert scan_for_plaintext_media([kit.data_dir]) == []  # the cut left no plaintext behind
     assert anna.get(f"/export/{rec}/clips/k-nothere.mp4").status_code == 404
+
+
+def test_clip_file_name_non_ascii_rfc5987(anna, kit):
+    rec = kit.own_recording
+    clip = post(anna, f"/api/recordings/{rec}/clips",
+                {"in": 1.0, "out": 2.0, "kind": "puzzle", "title": "Één/twee: \"wat nu?\""}).get_json()
+    header = anna.get(f"/export/{rec}/clips/{clip['id']}.mp4").headers["Content-Disposition"]
+    date = anna.get(f"/api/recordings/{rec}").get_json()["started_at"][:10]
+    name = f"{date} Puzzel - Één twee wat nu.mp4"
+    from urllib.parse import quote
+    assert header == (f'attachment; filename="{date} Puzzel - Een twee wat nu.mp4"; '
+                      f"filename*=UTF-8''{quote(name, safe='')}")
+
+
+def test_csv_for_dutch_excel(anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)
+    assert post(anna, f"/api/recordings/{rec}/clips",
+                {"in": 9.5, "out": 10.25, "kind": "puzzle", "title": "=HYPERLINK(\"http://x\")"}).status_code == 201
+    response = anna.get(f"/export/{rec}/annotations.csv?lang=en")
+    assert response.mimetype == "text/csv" and response.mimetype_params["charset"] == "utf-8"
+    raw = response.data
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    text = raw.decode("utf-8-sig")
+    header = text.split("\r\n", 1)[0]
+    assert header == "soort;begin (s);eind (s);code;vraagcategorie;toon;niveau;voortgang;titel"
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+    kinds = [r[3] for r in rows]
+    assert kinds.count("aanwijzing") == 1 and kinds.count("vraag") == 3 and kinds.count("feedback") == 3
+    assert {"parel", "puzzel"} <= set(kinds)
+    feedback = [r for r in rows if r[3] == "feedback"]
+    assert [(r[5], r[6], r[7]) for r in feedback] == [
+        ("positief", "strategie", "ja"), ("positief", "inhoud", ""), ("negatief", "persoonlijke kwaliteiten", "")]
+    assert rows[0][:2] == ["codering", "1,000"]
+    clip = next(r for r in rows if r[8].startswith("'=HYPERLINK"))
+    assert clip[:4] == ["fragment", "9,500", "10,250", "puzzel"]
+    assert not any(cell[:1] in "=+-@" for r in rows for cell in r if cell)
 
 
 def test_reflection_grid_and_notes_forms(anna, kit):
@@ -202,3 +268,32 @@ def test_reflection_grid_and_notes_forms(anna, kit):
     assert anna.post(f"/recordings/{rec}/notes", data={"csrf_token": token, "notes": NOTE}).status_code == 302
     html = anna.get(f"/recordings/{rec}/clips").get_data(as_text=True)
     assert "rust" in html and "meedoen" in html and NOTE in html
+
+
+def test_statistics_page_dutch_numbers_norms_levels(anna, kit):
+    rec = kit.own_recording
+    code_some(anna, rec)  # 1 instruction, 3 questions (cat 1, 2, 3), 2 positive + 1 negative feedback
+    html = anna.get(f"/recordings/{rec}/stats").get_data(as_text=True)
+    cell = lambda name: re.search(rf'id="{name}">([^<]*)<', html).group(1)  # noqa: E731
+    rate = 3 / (kit.own_duration_s / 60)
+    expected = f"{rate:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    assert "," in expected and cell("rate-question") == f"{expected}/min"
+    assert f"{expected}/min</text>" in html  # the chart too
+    assert not re.search(r"\d\.\d+/min", html)
+    # one word for instructions
+    assert "<th>aanwijzingen</th>" in html and "instructie" not in html.lower()
+    # "Nu: x tegen y" beside every norm
+    assert cell("now-questions") == "Nu: 2 tegen 1."
+    assert cell("now-feedback") == "Nu: 2 tegen 1."
+    assert cell("now-clips") == "Nu: 1 tegen 1."
+    # counts per feedback level and progress feedback
+    assert cell("count-level-strategy") == "1" and cell("count-level-content") == "1"
+    assert cell("count-level-personal") == "1" and cell("count-level-modus") == "0"
+    assert cell("count-progress") == "1" and cell("count-category-2") == "1"
+    assert "feedback op persoonlijke kwaliteiten" in html and "voortgangsfeedback" in html
+    # negative feedback in red
+    assert re.search(r'<tr class="sub negative"><th>negatief</th><td id="count-negative">1</td>', html)
+    css = anna.get("/static/app.css").get_data(as_text=True)
+    assert ".counts tr.negative th, .counts tr.negative td { color: var(--danger)" in css
+    english = anna.get(f"/recordings/{rec}/stats?lang=en").get_data(as_text=True)
+    assert f"{expected.replace(',', '.')}/min" in english and "Now: 2 against 1." in english

@@ -132,7 +132,7 @@ def test_review_session(browser, site, kit):
     page.wait_for_selector("#marks li.mark-clips")
     page.fill("textarea[name=learning_question]", NOTE)
     page.click("form.lq button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_selector("form.lq .lq-status:has-text('Opgeslagen')")
 
     # Everything survives a reload (it was saved on the kit, encrypted).
     page.reload()

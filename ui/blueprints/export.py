@@ -1,30 +1,68 @@
 """Downloads for the key holder: annotations as WebVTT / CSV / ELAN EAF,
 a clip as an age file (to the recording's recipients) or as a decrypted MP4.
 
-Everything is streamed from memory; the decrypted MP4 goes straight from the
-random-access readers to the socket and is never written to the kit's disk.
+Everything stays in memory: a clip's segments are decrypted into this
+process, cut exactly at its in and out point (``appliance.footage.clip``)
+and the resulting MP4 goes to the socket (or into the age encryptor); no
+plaintext is ever written to the kit's disk.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort, current_app, request
 
 from appliance import age
 from ui import web
 from ui.blueprints.annotate import load
-from ui.blueprints.player import recording_dir, serve_concatenated
+from ui.blueprints.player import recording_dir
 from appliance.coding.exports import csv_text, eaf, encrypt_stream, webvtt
 from ui.i18n import gettext as _
-from ui.media import clip_parts, concatenated
+from appliance.footage.clip import ClipError, cut
+from ui.media import RangeNotSatisfiable, clip_parts, concatenated, parse_range
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
 
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII ``filename`` and, when needed, RFC 5987 ``filename*``.
+
+    >>> content_disposition("2026-12-01 Parel - Mooie vraag.mp4")
+    'attachment; filename="2026-12-01 Parel - Mooie vraag.mp4"'
+    >>> print(content_disposition("2026-12-01 Puzzel - Één idee.mp4"))
+    attachment; filename="2026-12-01 Puzzel - Een idee.mp4"; filename*=UTF-8''2026-12-01%20Puzzel%20-%20%C3%89%C3%A9n%20idee.mp4
+    """
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    ascii_name = ascii_name.replace("\\", "_").replace('"', "'")
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
+def clip_filename(rec: Any, clip: dict[str, Any], suffix: str) -> str:
+    """``2026-12-01 Parel - Mooie vraag.mp4``: the lesson's date, the kind, the title.
+
+    Characters that no file system takes (``/\\:*?"<>|`` and control
+    characters) become a space; without a title the in point stands in.
+    """
+    date = (rec.started_at or "")[:10] or rec.id
+    kind = _("Pearl") if clip.get("kind") == "pearl" else _("Puzzle")
+    title = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', " ", str(clip.get("title") or "")).strip()
+    title = re.sub(r"\s+", " ", title)[:80].strip(" .")
+    if not title:
+        at = int(clip.get("in") or 0)
+        title = f"{at // 60}.{at % 60:02d}"
+    return f"{date} {kind} - {title}{suffix}"
+
+
 def _download(body: Any, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 
@@ -36,7 +74,7 @@ def annotations(recording_id: str, fmt: str) -> Any:
     if fmt == "vtt":
         return _download(webvtt(doc, _), "text/vtt", f"{rec.id}.vtt")
     if fmt == "csv":
-        return _download(csv_text(doc, _), "text/csv", f"{rec.id}.csv")
+        return _download(csv_text(doc, _).encode("utf-8"), "text/csv; charset=utf-8", f"{rec.id}.csv")
     return _download(eaf(doc, f"{rec.id}.mp4", _), "application/xml", f"{rec.id}.eaf")
 
 
@@ -47,13 +85,39 @@ def _clip(rec: Any, clip_id: str) -> dict[str, Any]:
     abort(404)
 
 
+def _exact_clip(rec: Any, clip: dict[str, Any]) -> bytes:
+    """The clip as an MP4 cut exactly at its in and out point, built in memory."""
+    parts = clip_parts(web.catalogue().segment_views(rec.id), clip["in"], clip["out"])
+    if len(parts) < 2:
+        abort(404)
+    try:
+        size, view = concatenated(recording_dir(rec.id), rec, parts, web.identities(),
+                                  current_app.extensions["kit_sizes"])
+        return cut(view.stream(0, size), float(clip["in"]), float(clip["out"]))
+    except FileNotFoundError:
+        abort(404)
+    except (age.AgeError, ClipError):
+        abort(500, description=_("This part of the recording is damaged and cannot be played."))
+
+
 @bp.get("/<recording_id>/clips/<clip_id>.mp4")
 @web.person_required
 def clip_mp4(recording_id: str, clip_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     clip = _clip(rec, clip_id)
-    parts = clip_parts(web.catalogue().segment_views(rec.id), clip["in"], clip["out"])
-    return serve_concatenated(rec, parts, f"{rec.id}-{clip['kind']}-{int(clip['in'])}.mp4")
+    body = _exact_clip(rec, clip)
+    size = len(body)
+    try:
+        wanted = parse_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+    start, end = wanted or (0, size)
+    response = Response(body[start:end], status=206 if wanted else 200, mimetype="video/mp4")
+    response.headers["Accept-Ranges"] = "bytes"
+    if wanted:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response.headers["Content-Disposition"] = content_disposition(clip_filename(rec, clip, ".mp4"))
+    return response
 
 
 @bp.get("/<recording_id>/clips/<clip_id>.mp4.age")
@@ -61,14 +125,9 @@ def clip_mp4(recording_id: str, clip_id: str) -> Any:
 def clip_age(recording_id: str, clip_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     clip = _clip(rec, clip_id)
-    parts = clip_parts(web.catalogue().segment_views(rec.id), clip["in"], clip["out"])
     try:
-        size, view = concatenated(recording_dir(rec.id), rec, parts, web.identities(),
-                                  current_app.extensions["kit_sizes"])
         recipients = [age.parse_recipient(r) for r in rec.recipients]
-    except FileNotFoundError:
-        abort(404)
     except age.AgeError:
         abort(500, description=_("This part of the recording is damaged and cannot be played."))
-    body = encrypt_stream(view.stream(0, size), recipients)
-    return _download(body, "application/octet-stream", f"{rec.id}-{clip['kind']}-{int(clip['in'])}.mp4.age")
+    body = encrypt_stream(iter([_exact_clip(rec, clip)]), recipients)
+    return _download(body, "application/octet-stream", clip_filename(rec, clip, ".mp4.age"))

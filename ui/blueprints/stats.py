@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from babel.numbers import format_decimal
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ui import web
@@ -25,29 +26,34 @@ def window_arg() -> float | None:
     return value if 0 <= value < 1e7 else None
 
 
+def number(value: float) -> str:
+    """A count or rate in the page's language: ``1,25`` in Dutch, ``1.25`` in English."""
+    return format_decimal(value, format="#,##0.##", locale=g.get("locale", "nl"))
+
+
 def charts(s: dict[str, Any], duration_s: float) -> dict[str, Markup]:
     c = s["counts"]
     q = s["questions"]
     fb = s["feedback"]
     return {
         "counts": Markup(bar_chart(_("Interventions per minute"), [
-            (_("instruction"), s["rate_per_min"]["instruction"], COLOURS["instruction"]),
-            (_("question"), s["rate_per_min"]["question"], COLOURS["question"]),
+            (_("instructions"), s["rate_per_min"]["instruction"], COLOURS["instruction"]),
+            (_("questions"), s["rate_per_min"]["question"], COLOURS["question"]),
             (_("feedback"), s["rate_per_min"]["feedback"], COLOURS["feedback"]),
-        ], unit="/min")),
+        ], unit="/min", number=number)),
         "questions": Markup(bar_chart(_("Question mix"), [
             (_("instructions"), c["instruction"], COLOURS["instruction"]),
             (_("category 1"), q[1], "#9ecae1"),
             (_("category 2 + 3"), q[2] + q[3], COLOURS["question"]),
-        ], norm=(_("dashed line: the norm"), c["instruction"] + 0.5))),
+        ], norm=(_("dashed line: the norm"), c["instruction"] + 0.5), number=number)),
         "feedback": Markup(bar_chart(_("Feedback"), [
             (_("positive"), fb["positive"], COLOURS["positive"]),
             (_("negative"), fb["negative"], COLOURS["negative"]),
-        ], norm=(_("dashed line: the norm"), 3 * fb["negative"]) if fb["negative"] else None)),
+        ], norm=(_("dashed line: the norm"), 3 * fb["negative"]) if fb["negative"] else None, number=number)),
         "clips": Markup(bar_chart(_("Pearls and puzzles"), [
             (_("pearls"), s["pearls"], COLOURS["pearl"]),
             (_("puzzles"), s["puzzles"], COLOURS["puzzle"]),
-        ], norm=(_("dashed line: the norm"), 2 * s["puzzles"]) if s["puzzles"] else None)),
+        ], norm=(_("dashed line: the norm"), 2 * s["puzzles"]) if s["puzzles"] else None, number=number)),
         "timeline": Markup(timeline_chart(_("Timeline"), duration_s, s["timeline"], s["clip_spans"], s["window"])),
     }
 
@@ -60,7 +66,7 @@ def page(recording_id: str) -> Any:
     window = window_arg()
     s = lesson_statistics(doc, rec.duration_s, window)
     windows = [i * WINDOW_S for i in range(int(rec.duration_s // WINDOW_S) + 1)] if rec.duration_s else [0.0]
-    return render_template("stats.html", rec=rec, s=s, charts=charts(s, rec.duration_s), window=window,
+    return render_template("stats.html", rec=rec, s=s, charts=charts(s, rec.duration_s), window=window, num=number,
                            windows=windows, shared=sharing().is_shared(rec.id),
                            can_share=web.current_session().person_id == rec.teacher_id)
 

@@ -47,5 +47,6 @@ export function createAnnotationsClient({api, csrf, status, words}) {
     addCode: (code) => send("POST", "/codes", code),
     addClip: (clip) => send("POST", "/clips", clip),
     remove: (kind, id) => send("DELETE", "/" + kind + "/" + encodeURIComponent(id)),
+    saveTexts: (texts) => send("PUT", "/texts", texts),
   };
 }

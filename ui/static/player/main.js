@@ -40,8 +40,27 @@ function start(root, video) {
     if (loaded) { marks = loaded; draw(); }
   }
 
+  // A clip carries its title and reflection: ask before it goes.
   async function remove(kind, id) {
+    if (kind === "clips") {
+      const clip = marks.clips.find((k) => k.id === id);
+      const what = clip ? words[clip.kind] + " " + formatTime(clip["in"]) + " → " + formatTime(clip.out) : "";
+      if (!window.confirm(words.confirmclip.replace("%(clip)s", what))) return;
+    }
     if ((await client.remove(kind, id)) !== undefined) await refresh();
+  }
+
+  // The learning question is saved in place: no reload, the video keeps its position.
+  const lq = document.querySelector("form.lq");
+  if (lq && client) {
+    lq.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const field = lq.querySelector("textarea[name=learning_question]");
+      const note = lq.querySelector(".lq-status");
+      if (note) note.textContent = "";
+      const saved = await client.saveTexts({learning_question: field.value});
+      if (note) note.textContent = saved === undefined ? (status ? status.textContent : words.failed) : words.saved;
+    });
   }
 
   function level() {

@@ -6,12 +6,20 @@ export function formatTime(t) {
   return m + ":" + (s < 10 ? "0" : "") + s.toFixed(1);
 }
 
+// A code in the page's language: "vraag 2", "feedback positief, strategie, voortgang".
 export function codeLabel(code, words) {
   if (code.kind === "question") return words.question + " " + code.category;
   if (code.kind === "feedback") {
-    return words.feedback + " " + (code.valence === "positive" ? "+" : "−") + " " + code.level;
+    const parts = [words.feedback + " " + (code.valence === "positive" ? words.positive : words.negative)];
+    if (code.level) parts.push(words["level_" + code.level] || code.level);
+    if (code.progress) parts.push(words.progress);
+    return parts.join(", ");
   }
   return words.instruction;
+}
+
+export function clipLabel(clip, words) {
+  return words[clip.kind] + (clip.title ? " “" + clip.title + "”" : "");
 }
 
 // onDelete(kind, id) is called by a mark's × button ("codes" or "clips").
@@ -46,18 +54,20 @@ export function createTimeline({video, transport, words, onDelete, doc = documen
     if (!list) return;
     list.textContent = "";
     const items = shown.codes.map((c) => ({t: c.t, text: codeLabel(c, words), kind: "codes", id: c.id}))
-      .concat(shown.clips.map((k) => ({t: k["in"], text: words[k.kind] + " → " + formatTime(k.out),
-        kind: "clips", id: k.id})))
+      .concat(shown.clips.map((k) => ({t: k["in"], text: clipLabel(k, words) + " → " + formatTime(k.out),
+        kind: "clips", id: k.id, cls: k.kind})))
       .sort((a, b) => a.t - b.t);
     items.forEach((item) => {
       const li = doc.createElement("li");
-      li.className = "mark-" + item.kind;
+      li.className = "mark-" + item.kind + (item.cls ? " " + item.cls : "");
       const go = doc.createElement("button");
       go.type = "button"; go.className = "link";
       go.textContent = formatTime(item.t) + " " + item.text;
       go.addEventListener("click", () => transport.seekTo(item.t));
       const del = doc.createElement("button");
-      del.type = "button"; del.className = "small"; del.textContent = "×"; del.title = words["delete"];
+      del.type = "button"; del.className = "small"; del.textContent = "×";
+      del.title = words["delete"] + ": " + item.text;
+      del.setAttribute("aria-label", del.title);
       del.addEventListener("click", () => onDelete(item.kind, item.id));
       li.append(go, del);
       list.appendChild(li);
@@ -70,8 +80,9 @@ export function createTimeline({video, transport, words, onDelete, doc = documen
     if (!bar) return;
     bar.querySelectorAll(".marker").forEach((m) => m.remove());
     shown.bookmarks.forEach((t) => marker("bookmark", t, undefined, words.bookmark + " " + formatTime(t)));
-    shown.clips.forEach((k) => marker("clip " + k.kind, k["in"], k.out, words[k.kind]));
-    shown.codes.forEach((c) => marker("code " + c.kind, c.t, undefined, codeLabel(c, words)));
+    shown.clips.forEach((k) => marker("clip " + k.kind, k["in"], k.out,
+      clipLabel(k, words) + " " + formatTime(k["in"]) + " → " + formatTime(k.out)));
+    shown.codes.forEach((c) => marker("code " + c.kind, c.t, undefined, formatTime(c.t) + " " + codeLabel(c, words)));
     drawList();
   }
 
