@@ -52,6 +52,13 @@ def add_people(catalogue: Catalogue, key_dir: Path, assign: bool = True) -> dict
     return keys
 
 
+def confirm_pair(catalogue: Catalogue, keys: dict[str, Path]) -> None:
+    """Anna confirms Bram and Bram accepts, each with the identity in their key file."""
+    teacher, coach = catalogue.find_person("Anna"), catalogue.find_person("Bram")
+    Consents(catalogue).confirm_pair(teacher["id"], coach["id"], age.read_identities(keys["teacher"])[0],
+                                     age.read_identities(keys["coach"])[0])
+
+
 def decrypt_recording(directory: Path, key_file: Path) -> bytes:
     """init + segments decrypted with the real age CLI, concatenated (a playable MP4)."""
     files = sorted(directory.glob("seg-*.m4s.age"))

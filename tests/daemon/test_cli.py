@@ -12,7 +12,7 @@ from appliance import age
 from appliance.catalogue import Catalogue
 
 from .daemon_process import Daemon, kit, write_kit_toml
-from .helpers import add_people, decrypt_recording, probe
+from .helpers import add_people, confirm_pair, decrypt_recording, probe
 
 
 def one_line_error(result, *fragments: str) -> None:
@@ -104,8 +104,13 @@ def test_daemon_round_trip_over_the_control_socket(tmp_path):
 
         one_line_error(kit("record", "start", "--data", str(data)), "no teacher and coach")
         one_line_error(kit("record", "stop", "--data", str(data)), "not recording")
-        kit("assign", "--teacher", "Anna", "--coach", "Bram", "--data", str(data), check=True)
-        assert daemon.call("status")["state"] == "idle"  # the daemon sees the new assignment
+        assigned = kit("assign", "--teacher", "Anna", "--coach", "Bram", "--data", str(data), check=True)
+        assert "cannot record yet: Anna has not confirmed coach Bram" in assigned.stdout
+        assert (daemon.call("status")["reason"]) == "no_consent"  # the daemon sees the new assignment ...
+        catalogue = Catalogue(data / "catalogue.db")
+        confirm_pair(catalogue, keys)
+        catalogue.close()
+        assert daemon.call("status")["state"] == "idle"  # ... and the pair once both confirmed
 
         pressed = kit("button", "press", "--data", str(data), check=True)
         assert "recording r-" in pressed.stdout
