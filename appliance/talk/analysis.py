@@ -1,0 +1,52 @@
+"""Run the talk chain: audio → VAD → segments → near/far → a talk timeline.
+
+The timeline is a plain dict (what ``talk.json.age`` holds)::
+
+    {"version": 1, "vad": "silero", "duration_s": …,
+     "segments": [{"start_s", "end_s", "voice", "confidence", "dbfs", "hf_ratio_db"}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from appliance.talk import SAMPLE_RATE
+from appliance.talk.segments import segments_from, speech_spans
+from appliance.talk.vad import load_vad
+from appliance.talk.voices import label
+
+VERSION = 1
+
+
+def analyse_pcm(pcm: np.ndarray, vad=None) -> dict[str, Any]:
+    """The talk timeline of 16 kHz mono float32 PCM."""
+    vad = vad or load_vad()
+    prob = vad.probabilities(pcm)
+    frame_s = vad.frame_samples / SAMPLE_RATE
+    spans = speech_spans(prob, frame_s, vad.threshold)
+    voiced = label(segments_from(pcm, spans))
+    return {
+        "version": VERSION,
+        "vad": vad.name,
+        "duration_s": round(len(pcm) / SAMPLE_RATE, 3),
+        "segments": [v.as_dict() for v in voiced],
+    }
+
+
+def decode_audio(source: str | BinaryIO) -> np.ndarray:
+    """The first audio stream of a container (file name or file-like, e.g. an
+    in-memory fMP4) as 16 kHz mono float32. Nothing is written to disk."""
+    import av
+
+    chunks = []
+    with av.open(source) as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
