@@ -25,9 +25,9 @@ def totals(segments: list[dict], duration_s: float) -> dict[str, float]:
     near = sum(s["end_s"] - s["start_s"] for s in segments if s["voice"] == "near")
     far = sum(s["end_s"] - s["start_s"] for s in segments if s["voice"] == "far")
     return {
-        "near_s": round(near, 3),
-        "far_s": round(far, 3),
-        "silence_s": round(max(0.0, duration_s - near - far), 3),
+        "near_s": round(float(near), 3),
+        "far_s": round(float(far), 3),
+        "silence_s": round(float(max(0.0, duration_s - near - far)), 3),
     }
 
 

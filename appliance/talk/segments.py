@@ -4,7 +4,8 @@ Hysteresis: speech starts at a frame over the detector's threshold and ends
 after ``min_silence_s`` of frames under it; segments shorter than
 ``min_speech_s`` are dropped. Each segment carries its RMS level in dBFS
 (the loudest 50 % of its 32 ms frames, so pauses inside do not lower it) and
-the spectral centroid in Hz; ``long segments`` are cut at ``max_segment_s``
+the spectral centroid in Hz and the high (≥ 2 kHz) to low (100 Hz–1 kHz)
+band energy ratio in dB; long segments are cut at ``max_segment_s``
 so a teacher and a pupil speaking without a pause are still told apart.
 """
 
@@ -31,19 +32,24 @@ class Segment:
 
 
 def speech_spans(prob: np.ndarray, frame_s: float, threshold: float = 0.5, *,
-                 min_silence_s: float = 0.25, min_speech_s: float = 0.12) -> list[tuple[float, float]]:
+                 min_silence_s: float = 0.25, min_speech_s: float = 0.12,
+                 release: float = 0.15) -> list[tuple[float, float]]:
     """(start_s, end_s) of speech from per-frame probabilities.
+
+    Speech starts at ``threshold`` and goes on while the probability stays
+    over ``threshold - release`` (Silero's own hysteresis).
 
     >>> speech_spans(np.array([0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0.]), 0.05)
     [(0.05, 0.25), (0.65, 0.85)]
     """
-    speech = prob >= threshold
+    on = prob >= threshold
+    keep = prob >= threshold - release
     hang = max(1, int(round(min_silence_s / frame_s)))
     spans: list[tuple[float, float]] = []
     start = None
     quiet = 0
-    for i, s in enumerate(speech):
-        if s:
+    for i in range(len(prob)):
+        if on[i] or (start is not None and keep[i]):
             if start is None:
                 start = i
             quiet = 0
@@ -53,7 +59,7 @@ def speech_spans(prob: np.ndarray, frame_s: float, threshold: float = 0.5, *,
                 spans.append((start, i - quiet + 1))
                 start, quiet = None, 0
     if start is not None:
-        spans.append((start, len(speech) - quiet))
+        spans.append((start, len(prob) - quiet))
     return [
         (round(a * frame_s, 3), round(b * frame_s, 3))
         for a, b in spans
