@@ -19,6 +19,7 @@ from appliance.catalogue import Catalogue
 from appliance.paths import KitPaths
 from ui import i18n
 from appliance.coding.annotations import AnnotationStore
+from appliance.talk.jobs import TalkJobs
 from ui.config import ReviewConfig
 from ui.media import PlainSizes
 from ui.session_store import SessionStore
@@ -65,6 +66,7 @@ def create_app(
     app.extensions["kit_tls"] = tls  # appliance.tls.TlsStore: the certificate shown on Beheer
     app.extensions["kit_annotations"] = AnnotationStore(paths.recordings)
     app.extensions["kit_sizes"] = PlainSizes()
+    app.extensions["kit_talk"] = TalkJobs(paths.talk)
     app.extensions["kit_translations"] = i18n.load_translations(kit_config.locales)
 
     from ui.admin_account import AdminAccount
