@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from appliance.talk import SAMPLE_RATE
-from appliance.talk.segments import segments_from, speech_spans
+from appliance.talk.segments import FrameFeatures, frame_features, refine_edges, segments_from, speech_spans
 from appliance.talk.vad import load_vad
 from appliance.talk.voices import label
 
@@ -23,14 +23,19 @@ VERSION = 1
 def analyse_pcm(pcm: np.ndarray, vad=None) -> dict[str, Any]:
     """The talk timeline of 16 kHz mono float32 PCM."""
     vad = vad or load_vad()
-    prob = vad.probabilities(pcm)
+    return timeline(vad, vad.probabilities(pcm), frame_features(pcm), len(pcm) / SAMPLE_RATE)
+
+
+def timeline(vad, prob: np.ndarray, features: FrameFeatures, duration_s: float) -> dict[str, Any]:
+    """The timeline from per-frame speech probabilities and frame features
+    (the same path for a whole recording and for live audio)."""
     frame_s = vad.frame_samples / SAMPLE_RATE
-    spans = speech_spans(prob, frame_s, vad.threshold)
-    voiced = label(segments_from(pcm, spans))
+    spans = refine_edges(speech_spans(prob, frame_s, vad.threshold), features)
+    voiced = label(segments_from(features, spans))
     return {
         "version": VERSION,
         "vad": vad.name,
-        "duration_s": round(len(pcm) / SAMPLE_RATE, 3),
+        "duration_s": round(float(duration_s), 3),
         "segments": [v.as_dict() for v in voiced],
     }
 

