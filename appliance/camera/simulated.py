@@ -23,6 +23,7 @@ from appliance.camera.aac import AacEncoder
 from appliance.camera.base import (
     SIZES,
     CameraUnavailable,
+    call_tap,
     EncodedPacket,
     PacketQueue,
     ThreadedCamera,
@@ -144,7 +145,9 @@ class SimulatedCamera(ThreadedCamera):
                 # Audio up to the end of this video frame, in AAC-sized chunks.
                 target = index * sample_rate // v.fps
                 while samples_done + 1024 <= target:
-                    queue_frames = audio.encode(self._tone(samples_done, 1024, sample_rate))
+                    block = self._tone(samples_done, 1024, sample_rate)
+                    call_tap(self.audio_tap, block.to_ndarray()[0], sample_rate)
+                    queue_frames = audio.encode(block)
                     for packet in queue_frames:
                         queue.put(packet)
                     samples_done += 1024

@@ -40,15 +40,15 @@ def timeline(vad, prob: np.ndarray, features: FrameFeatures, duration_s: float) 
     }
 
 
-def decode_audio(source: str | BinaryIO) -> np.ndarray:
+def decode_audio(source: str | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
     """The first audio stream of a container (file name or file-like, e.g. an
-    in-memory fMP4) as 16 kHz mono float32. Nothing is written to disk."""
+    in-memory fMP4) as mono float32 at ``rate`` (16 kHz). Nothing is written to disk."""
     import av
 
     chunks = []
     with av.open(source) as container:
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray().reshape(-1))
