@@ -65,22 +65,25 @@ NEAR_COLOUR = "#1f77b4"
 FAR_COLOUR = "#ff7f0e"
 
 
-def strip_svg(title: str, duration_s: float, segments: list[dict], width: int = 640) -> str:
-    """A strip of who speaks when: near above, far below, silence empty."""
+def strip_svg(title: str, duration_s: float, segments: list[dict], width: int = 640, *,
+              margin: int = 10, labels: bool = True) -> str:
+    """A strip of who speaks when: near above, far below, silence empty
+    (``margin=0, labels=False``: under the player's timeline, edge to edge)."""
     from markupsafe import escape
 
     length = max(float(duration_s or 0), 1.0)
-    x_of = lambda t: 10 + t / length * (width - 20)  # noqa: E731
-    parts = [f'<svg class="chart talk-strip" role="img" viewBox="0 0 {width} 44" width="100%" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
-             f'<line x1="10" y1="18" x2="{width - 10}" y2="18" stroke="#ccc"/>']
+    x_of = lambda t: margin + t / length * (width - 2 * margin)  # noqa: E731
+    height = 44 if labels else 34
+    parts = [f'<svg class="chart talk-strip" role="img" viewBox="0 0 {width} {height}" width="100%" '
+             f'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+             f'<line x1="{margin}" y1="18" x2="{width - margin}" y2="18" stroke="#ccc"/>']
     for seg in segments:
         xa, xb = x_of(seg["start_s"]), x_of(seg["end_s"])
         y = 4 if seg["voice"] == "near" else 20
         colour = NEAR_COLOUR if seg["voice"] == "near" else FAR_COLOUR
         parts.append(f'<rect class="talk-{seg["voice"]}" x="{xa:.1f}" y="{y}" width="{max(1.0, xb - xa):.1f}" '
                      f'height="14" fill="{colour}"/>')
-    for i in range(0, 11):
+    for i in range(0, 11 if labels else 0):
         t = length * i / 10
         parts.append(f'<text x="{x_of(t):.1f}" y="43" font-size="8" text-anchor="middle">{int(t // 60)}:{int(t % 60):02d}</text>')
     parts.append("</svg>")

@@ -154,3 +154,11 @@ def test_openapi_describes_talk(talk_app):
     ops = spec["paths"]["/api/recordings/{recording_id}/talk"]
     assert set(ops) == {"get", "post"}
     assert spec["components"]["schemas"]["Talk"]["properties"]["state"]["enum"] == ["none", "pending", "done", "failed"]
+
+
+def test_the_player_shows_the_talk_strip_under_the_timeline(analysed, talk_kit):
+    data_dir, rec, kit = talk_kit
+    html = analysed.get(f"/recordings/{rec}?lang=nl").get_data(as_text=True)
+    assert 'id="talk-strip"' in html and 'class="talk-near"' in html and "leraar (dichtbij)" in html
+    html = analysed.get(f"/recordings/{kit.own_recording}?lang=nl").get_data(as_text=True)
+    assert 'id="talk-strip"' not in html  # not measured: no strip
