@@ -100,3 +100,26 @@ def test_a_failing_tap_does_not_disturb_recording(tmp_path):
             break
     camera.stop()
     assert n > 50
+
+
+def test_sim_audio_file_becomes_the_simulated_cameras_sound(tmp_path):
+    from appliance.config import KitConfig
+    from appliance.daemon.hardware import make_camera
+
+    wav = tmp_path / "les.wav"
+    subprocess.run(["espeak-ng", "-v", "nl", "-w", str(wav), "Wie weet nog wat een noemer is?"], check=True)
+    seconds = float(subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True, check=True).stdout)
+    camera = make_camera(KitConfig(data_dir=tmp_path / "data", simulate=True, width=160, height=96,
+                                   realtime=False, sim_audio=str(wav)))
+    heard = []
+    camera.audio_tap = lambda samples, rate: heard.append(samples.copy())
+    camera.start()
+    n = 0
+    for packet in camera.packets():
+        n += packet.kind == "audio"
+        if n * 1024 / 48000 > seconds + 0.5:
+            break
+    camera.stop()
+    sound = np.concatenate(heard)[: int(seconds * 48000)]
+    assert np.sqrt(np.mean(sound ** 2)) > 0.01  # the spoken file, not silence
+    assert not np.allclose(sound[:48000], 0.2 * np.sin(2 * np.pi * 440 * np.arange(48000) / 48000), atol=0.05)
