@@ -52,6 +52,15 @@ def view(rec: Any, doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def summary_for_sharing(rec: Any, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The measured talk summary (for the teacher's shared statistics), or None."""
+    try:
+        timeline = read_timeline(talk_path(rec), web.identities())
+    except DamagedDocument:
+        return None
+    return summary(timeline, doc.get("codes", [])) if timeline else None
+
+
 def start(rec: Any) -> str:
     if rec.state == "recording":
         abort(409, description="the recording is still running")

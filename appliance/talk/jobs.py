@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 
 
 class TalkJobs:
-    def __init__(self, talk_path: Callable[[str], Path], *, analyse: Callable[..., dict] = analyse_recording) -> None:
+    def __init__(self, talk_path: Callable[[str], Path], *, analyse: Callable[..., dict] = analyse_recording,
+                 on_done: Callable[[str, dict, list], None] | None = None) -> None:
+        """``on_done(recording_id, timeline, identities)``: after a timeline was
+        sealed, while the job still holds the key (the teacher's shared
+        statistics follow the new measures)."""
         self._talk_path = talk_path
+        self._on_done = on_done
         self._analyse = analyse
         self._queue: queue.Queue = queue.Queue()
         self._pending: set[str] = set()
@@ -79,6 +84,11 @@ class TalkJobs:
                 timeline = self._analyse(directory, identities)
                 timeline["recording_id"] = recording_id
                 seal_timeline(self._talk_path(recording_id), timeline, recipients)
+                if self._on_done is not None:
+                    try:
+                        self._on_done(recording_id, timeline, identities)
+                    except Exception as exc:  # the timeline is sealed; sharing catches up on the next save
+                        log.warning("after talk analysis of %s: %s", recording_id, exc)
             except Exception as exc:  # reported to the person who asked, not fatal to the kit
                 log.warning("talk analysis of %s failed: %s", recording_id, exc)
                 error = str(exc) or type(exc).__name__

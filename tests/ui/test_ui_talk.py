@@ -3,6 +3,7 @@ synthesised speech, analysed on demand, shown only to its recipients."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import threading
@@ -162,3 +163,34 @@ def test_the_player_shows_the_talk_strip_under_the_timeline(analysed, talk_kit):
     assert 'id="talk-strip"' in html and 'class="talk-near"' in html and "leraar (dichtbij)" in html
     html = analysed.get(f"/recordings/{kit.own_recording}?lang=nl").get_data(as_text=True)
     assert 'id="talk-strip"' not in html  # not measured: no strip
+
+
+def stats_events(data_dir, rec) -> list[dict]:
+    cat = Catalogue(data_dir / "catalogue.db")
+    try:
+        return [e for e in cat.outbox(limit=100000)
+                if e["kind"].startswith("stats.") and e["payload"].get("recording_id") == rec]
+    finally:
+        cat.close()
+
+
+def test_talk_shares_travel_only_with_the_teachers_opt_in(analysed, talk_app, talk_kit):
+    from sync.protocol import filter_event
+
+    data_dir, rec, kit = talk_kit
+    assert stats_events(data_dir, rec) == []  # analysed, coded, not shared: nothing queued
+    r = analysed.post(f"/recordings/{rec}/stats/sharing", data={"csrf_token": analysed.csrf, "share": "on"})
+    assert r.status_code == 302
+    [event] = stats_events(data_dir, rec)
+    ratios = event["payload"]["ratios"]
+    assert set(ratios) == {"talk_near", "talk_far", "talk_silence", "wait_3s_or_more"}
+    assert sum(ratios[k] for k in ("talk_near", "talk_far", "talk_silence")) == pytest.approx(1, abs=0.01)
+    sent = filter_event(event["kind"], event["payload"])
+    assert sent is not None and sent["ratios"] == ratios and "segments" not in json.dumps(sent)
+    # Measuring again with the same result queues nothing new.
+    assert analysed.post(f"/api/recordings/{rec}/talk", headers={"X-CSRF-Token": analysed.csrf}).status_code == 202
+    assert talk_app.extensions["kit_talk"].wait(600)
+    assert len(stats_events(data_dir, rec)) == 1
+    # Switching off withdraws.
+    analysed.post(f"/recordings/{rec}/stats/sharing", data={"csrf_token": analysed.csrf, "share": "off"})
+    assert [e["kind"] for e in stats_events(data_dir, rec)] == ["stats.lesson", "stats.withdrawn"]

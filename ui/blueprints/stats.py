@@ -80,7 +80,8 @@ def set_sharing(recording_id: str) -> Any:
         abort(400, description=_("Choose whether to share or not."))
     store = current_app.extensions["kit_annotations"]
     store.read_locked(rec.id, web.identities(),
-                      lambda doc: sharing().choose(rec.id, share == "on", doc, rec.duration_s))
+                      lambda doc: sharing().choose(rec.id, share == "on", doc, rec.duration_s,
+                                                   talk.summary_for_sharing(rec, doc)))
     return redirect(url_for("stats.page", recording_id=rec.id) + "#sharing")
 
 
