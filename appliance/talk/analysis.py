@@ -40,18 +40,23 @@ def timeline(vad, prob: np.ndarray, features: FrameFeatures, duration_s: float) 
     }
 
 
-def decode_audio(source: str | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """The first audio stream of a container (file name or file-like, e.g. an
-    in-memory fMP4) as mono float32 at ``rate`` (16 kHz). Nothing is written to disk."""
+def decode_blocks(source: str | BinaryIO, rate: int = SAMPLE_RATE):
+    """Blocks of mono float32 at ``rate`` from the first audio stream of a
+    container (file name or file-like, e.g. decrypted fMP4). Nothing is
+    written to disk."""
     import av
 
-    chunks = []
     with av.open(source) as container:
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
+                yield out.to_ndarray().reshape(-1).astype(np.float32)
         for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+            yield out.to_ndarray().reshape(-1).astype(np.float32)
+
+
+def decode_audio(source: str | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The whole first audio stream as one array (``decode_blocks`` joined)."""
+    chunks = list(decode_blocks(source, rate))
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)

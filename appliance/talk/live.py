@@ -80,42 +80,20 @@ class LiveTalk:
     def _analyse(self) -> dict[str, Any]:
         import av
 
-        vad = self._vad_factory()
+        analyser = StreamingAnalyser(self._vad_factory())
         resampler = None
         rate_in = None
-        vad_buf = np.zeros(0, np.float32)
-        feat_buf = np.zeros(0, np.float32)
-        probs: list[np.ndarray] = []
-        features = FrameFeatures.empty()
-        total = 0
-        first = True
         pts = 0
-
-        def take(pcm16k: np.ndarray) -> None:
-            nonlocal vad_buf, feat_buf, total, first
-            total += len(pcm16k)
-            vad_buf = np.concatenate([vad_buf, pcm16k])
-            feat_buf = np.concatenate([feat_buf, pcm16k])
-            n = len(vad_buf) // vad.frame_samples * vad.frame_samples
-            if n:
-                probs.append(vad.probabilities(vad_buf[:n], reset=first))
-                first = False
-                vad_buf = vad_buf[n:]
-            m = len(feat_buf) // FRAME * FRAME
-            if m:
-                features.extend(frame_features(feat_buf[:m]))
-                feat_buf = feat_buf[m:]
-
         while True:
             item = self._queue.get()
             if self.dropped_samples and self._dropped_rate:
                 gap, self.dropped_samples = self.dropped_samples, 0
-                take(np.zeros(int(gap * SAMPLE_RATE / self._dropped_rate), np.float32))
+                analyser.add(np.zeros(int(gap * SAMPLE_RATE / self._dropped_rate), np.float32))
             if item is None:
                 break
             samples, rate = item
             if rate == SAMPLE_RATE:
-                take(samples)
+                analyser.add(samples)
                 continue
             if resampler is None or rate != rate_in:
                 resampler, rate_in = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE), rate
@@ -125,9 +103,55 @@ class LiveTalk:
             frame.time_base = Fraction(1, rate)
             pts += len(samples)
             for out in resampler.resample(frame):
-                take(out.to_ndarray().reshape(-1).astype(np.float32))
+                analyser.add(out.to_ndarray().reshape(-1).astype(np.float32))
         if resampler is not None:
             for out in resampler.resample(None):
-                take(out.to_ndarray().reshape(-1).astype(np.float32))
-        prob = np.concatenate(probs) if probs else np.zeros(0, np.float32)
-        return timeline(vad, prob, features, total / SAMPLE_RATE)
+                analyser.add(out.to_ndarray().reshape(-1).astype(np.float32))
+        return analyser.result()
+
+
+class StreamingAnalyser:
+    """16 kHz audio in blocks of any size → the talk timeline, keeping only
+    per-frame probabilities and features (not the audio)."""
+
+    def __init__(self, vad) -> None:
+        self.vad = vad
+        self._vad_buf = np.zeros(0, np.float32)
+        self._feat_buf = np.zeros(0, np.float32)
+        self._probs: list[np.ndarray] = []
+        self._features: list[FrameFeatures] = []
+        self._total = 0
+        self._first = True
+
+    def add(self, pcm16k: np.ndarray) -> None:
+        vad = self.vad
+        self._total += len(pcm16k)
+        self._vad_buf = np.concatenate([self._vad_buf, pcm16k])
+        self._feat_buf = np.concatenate([self._feat_buf, pcm16k])
+        n = len(self._vad_buf) // vad.frame_samples * vad.frame_samples
+        if n >= 8 * vad.frame_samples:  # a few frames per call keeps the overhead low
+            self._probs.append(vad.probabilities(self._vad_buf[:n], reset=self._first))
+            self._first = False
+            self._vad_buf = self._vad_buf[n:]
+        m = len(self._feat_buf) // FRAME * FRAME
+        if m >= 8 * FRAME:
+            self._features.append(frame_features(self._feat_buf[:m]))
+            self._feat_buf = self._feat_buf[m:]
+
+    def result(self) -> dict[str, Any]:
+        vad = self.vad
+        n = len(self._vad_buf) // vad.frame_samples * vad.frame_samples
+        if n:
+            self._probs.append(vad.probabilities(self._vad_buf[:n], reset=self._first))
+            self._first = False
+            self._vad_buf = self._vad_buf[n:]
+        m = len(self._feat_buf) // FRAME * FRAME
+        if m:
+            self._features.append(frame_features(self._feat_buf[:m]))
+            self._feat_buf = self._feat_buf[m:]
+        features = FrameFeatures.empty()
+        if self._features:
+            features = FrameFeatures(*(np.concatenate([getattr(f, k) for f in self._features])
+                                       for k in ("rms", "low", "high", "cent_num", "cent_den")))
+        prob = np.concatenate(self._probs) if self._probs else np.zeros(0, np.float32)
+        return timeline(vad, prob, features, self._total / SAMPLE_RATE)

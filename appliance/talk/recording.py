@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 from appliance.footage.store import list_segments, open_segment
 from appliance.sealed import read_sealed_json, write_sealed_json
-from appliance.talk.analysis import analyse_pcm, decode_audio
+from appliance.talk.analysis import decode_blocks
+from appliance.talk.vad import load_vad
 
 
 class RecordingAudio(io.RawIOBase):
@@ -60,10 +61,16 @@ class RecordingAudio(io.RawIOBase):
 
 
 def analyse_recording(directory: Path | str, identities: Iterable[Any], vad=None) -> dict[str, Any]:
-    """The talk timeline of a sealed recording (audio decrypted in memory)."""
+    """The talk timeline of a sealed recording: its audio decrypted, decoded
+    and analysed block by block in memory; only frame features are kept, so
+    memory stays small for a long lesson."""
+    from appliance.talk.live import StreamingAnalyser
+
+    analyser = StreamingAnalyser(vad or load_vad())
     with RecordingAudio(directory, identities) as raw:
-        pcm = decode_audio(io.BufferedReader(raw, 256 * 1024))
-    return analyse_pcm(pcm, vad)
+        for block in decode_blocks(io.BufferedReader(raw, 256 * 1024)):
+            analyser.add(block)
+    return analyser.result()
 
 
 def seal_timeline(path: Path, timeline: dict[str, Any], recipients: Iterable[str]) -> None:

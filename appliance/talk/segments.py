@@ -86,10 +86,6 @@ class FrameFeatures:
         z = np.zeros(0)
         return cls(z, z, z, z, z)
 
-    def extend(self, other: "FrameFeatures") -> None:
-        for name in ("rms", "low", "high", "cent_num", "cent_den"):
-            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
-
 
 _FREQS = np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE)
 _WINDOW = np.hanning(FRAME)
