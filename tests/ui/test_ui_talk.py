@@ -194,3 +194,17 @@ def test_talk_shares_travel_only_with_the_teachers_opt_in(analysed, talk_app, ta
     # Switching off withdraws.
     analysed.post(f"/recordings/{rec}/stats/sharing", data={"csrf_token": analysed.csrf, "share": "off"})
     assert [e["kind"] for e in stats_events(data_dir, rec)] == ["stats.lesson", "stats.withdrawn"]
+
+
+def test_an_analysis_after_the_opt_in_queues_the_talk_shares(analysed, talk_app, talk_kit):
+    data_dir, rec, kit = talk_kit
+    (data_dir / "recordings" / rec / "talk.json.age").unlink()  # as if never measured
+    before = len(stats_events(data_dir, rec))
+    analysed.post(f"/recordings/{rec}/stats/sharing", data={"csrf_token": analysed.csrf, "share": "on"})
+    events = stats_events(data_dir, rec)
+    assert len(events) == before + 1 and "ratios" not in events[-1]["payload"]
+    assert analysed.post(f"/api/recordings/{rec}/talk", headers={"X-CSRF-Token": analysed.csrf}).status_code == 202
+    assert talk_app.extensions["kit_talk"].wait(600)
+    events = stats_events(data_dir, rec)
+    assert len(events) == before + 2 and events[-1]["kind"] == "stats.lesson"
+    assert set(events[-1]["payload"]["ratios"]) == {"talk_near", "talk_far", "talk_silence", "wait_3s_or_more"}
