@@ -60,6 +60,10 @@ class KitConfig:
     reserve_bytes: int = 64 * 1024 * 1024  # never written into
     stop_margin_segments: float = 3.0  # stop when this many segments' worth remains
 
+    # Talk time while recording: the VAD on the raw audio, on its own thread.
+    live_talk: bool = True
+    sim_audio: str | None = None       # simulation: record this sound file instead of the tone
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -43,6 +43,14 @@ class KitPaths:
         """Init, segments and the sealed annotations of one recording."""
         return self.recordings / recording_id
 
+    def talk(self, recording_id: str) -> Path:
+        """The recording's talk timeline (speech segments near/far), sealed to teacher and coach.
+
+        >>> KitPaths("/d").talk("r1").as_posix()
+        '/d/recordings/r1/talk.json.age'
+        """
+        return self.recording(recording_id) / "talk.json.age"
+
     @property
     def trajectories(self) -> Path:
         return self.root / "trajectories"

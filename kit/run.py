@@ -28,6 +28,7 @@ from appliance.daemon import systemd
 from appliance.daemon.control import ControlServer
 from appliance.daemon.controller import KitController
 from appliance.daemon.hardware import make_camera, make_controls
+from appliance.talk.live import LiveTalk
 from appliance.errors import KitError
 from appliance.footage import store
 from appliance.retention.service import start_housekeeping
@@ -92,7 +93,8 @@ class Kit:
         camera = make_camera(config)
         self.controls = make_controls(config)
         self.controller = KitController(config, catalogue, camera, self.controls,
-                                        on_shutdown=self._on_button_shutdown)
+                                        on_shutdown=self._on_button_shutdown,
+                                        talk_factory=LiveTalk if config.live_talk else None)
         self.control = ControlServer(config.socket_path, self._handlers())
         self.control.start()
         self.tls_store = TlsStore(config.paths.tls, config.kit_id)

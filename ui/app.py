@@ -19,6 +19,7 @@ from appliance.catalogue import Catalogue
 from appliance.paths import KitPaths
 from ui import errors, i18n
 from appliance.coding.annotations import AnnotationStore
+from appliance.talk.jobs import TalkJobs
 from ui.config import ReviewConfig
 from ui.media import PlainSizes
 from ui.session_store import SessionStore
@@ -73,6 +74,7 @@ def create_app(
     app.extensions["kit_tls"] = tls  # appliance.tls.TlsStore: the certificate shown on Beheer
     app.extensions["kit_annotations"] = AnnotationStore(paths.recordings)
     app.extensions["kit_sizes"] = PlainSizes()
+    app.extensions["kit_talk"] = TalkJobs(paths.talk, on_done=_share_talk(app, catalogue))
     app.extensions["kit_translations"] = i18n.load_translations(kit_config.locales)
 
     from ui.admin_account import AdminAccount
@@ -141,3 +143,24 @@ def _install_hooks(app: Flask) -> None:
             "locale": g.get("locale", "nl"),
             "locales": app.config["KIT"].locales,
         }
+
+
+def _share_talk(app: Flask, catalogue: Catalogue) -> Any:
+    """After an on-demand talk analysis: the teacher's shared statistics (if
+    she opted in) gain the talk and wait-time shares."""
+
+    def done(recording_id: str, timeline: dict, identities: list) -> None:
+        from appliance.coding.stats_sharing import StatsSharing
+        from appliance.talk.measures import summary
+
+        rec = catalogue.recording_view(recording_id)
+        if rec is None:
+            return
+        sharing = app.extensions.get("kit_stats_sharing") or StatsSharing(catalogue)
+        if not sharing.is_shared(recording_id):
+            return
+        doc = app.extensions["kit_annotations"].load(recording_id, identities)
+        sharing.saved(recording_id, doc, rec.duration_s, summary(timeline, doc.get("codes", [])))
+
+    return done
+

@@ -82,6 +82,12 @@ SPEC: dict[str, Any] = {
             "parameters": [_ID, {"name": "window", "in": "query", "required": False,
                                  "schema": {"type": "number", "minimum": 0}}],
             "responses": {"200": _json("#/components/schemas/Stats"), **_errors(400, 401, 403, 404)}}},
+        "/api/recordings/{recording_id}/talk": {
+            "get": {"operationId": "getTalk", "parameters": [_ID],
+                    "responses": {"200": _json("#/components/schemas/Talk"), **_errors(401, 403, 404)}},
+            "post": {"operationId": "startTalk", "parameters": [_ID, _CSRF],
+                     "responses": {"202": _json("#/components/schemas/Talk", "analysis queued"),
+                                   **_errors(400, 401, 403, 404, 409)}}},
     },
     "components": {"schemas": {
         "Error": {"type": "object", "required": ["error"], "properties": {
@@ -130,6 +136,22 @@ SPEC: dict[str, Any] = {
             "codes": {"type": "array", "items": {"$ref": "#/components/schemas/Code"}},
             "clips": {"type": "array", "items": {"$ref": "#/components/schemas/Clip"}},
             "updated_at": {"type": "string", "nullable": True}, "version": {"type": "integer"}}},
+        "Talk": {"type": "object", "required": ["state", "segments", "totals", "wait_times"], "properties": {
+            "state": {"type": "string", "enum": ["none", "pending", "done", "failed"]},
+            "error": {"type": "string"},
+            "segments": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s", "voice", "confidence"],
+                "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
+                               "voice": {"type": "string", "enum": ["near", "far"]},
+                               "confidence": {"type": "number", "minimum": 0, "maximum": 1}}}},
+            "totals": {"type": "object", "nullable": True, "required": ["near_s", "far_s", "silence_s"], "properties": {
+                "near_s": {"type": "number"}, "far_s": {"type": "number"}, "silence_s": {"type": "number"}}},
+            "wait_times": {"type": "array", "items": {"type": "object", "required": ["code_id", "t", "category", "wait_s"],
+                "properties": {"code_id": {"type": "string", "nullable": True}, "t": {"type": "number"},
+                               "category": {"type": "integer", "nullable": True},
+                               "wait_s": {"type": "number", "nullable": True}}}},
+            "shares": {"type": "object"}, "longest_near_s": {"type": "number"}, "turns": {"type": "integer"},
+            "mean_wait_s": {"type": "number", "nullable": True}, "long_wait_share": {"type": "number", "nullable": True},
+            "duration_s": {"type": "number", "nullable": True}}},
         "Stats": {"type": "object", "required": ["counts"], "properties": {
             "counts": {"type": "object"}, "rate_per_min": {"type": "object"}, "questions": {"type": "object"},
             "feedback": {"type": "object"}, "feedback_ratio": {"type": "number", "nullable": True},

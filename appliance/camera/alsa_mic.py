@@ -16,7 +16,7 @@ from typing import Callable
 import av
 
 from appliance.camera.aac import AacEncoder
-from appliance.camera.base import CameraUnavailable, EncodedPacket
+from appliance.camera.base import CameraUnavailable, EncodedPacket, call_tap
 
 MICROSECOND = Fraction(1, 1_000_000)
 
@@ -26,6 +26,9 @@ def boottime_us() -> int:
 
 
 class AlsaMicrophone:
+    #: raw audio before encoding, see ``Camera.audio_tap``
+    audio_tap: Callable[..., None] | None = None
+
     def __init__(
         self,
         device: str = "default",
@@ -79,6 +82,15 @@ class AlsaMicrophone:
                     anchor_us = boottime_us() - frame.samples * 1_000_000 // frame.sample_rate
                 frame.pts = samples
                 frame.time_base = Fraction(1, frame.sample_rate)
+                if self.audio_tap is not None:
+                    raw = frame.to_ndarray()
+                    mono = raw.reshape(len(frame.layout.channels), -1).mean(axis=0) if frame.format.is_planar \
+                        else raw.reshape(-1, len(frame.layout.channels)).mean(axis=1)
+                    if frame.format.name.startswith("s16"):
+                        mono = mono / 32768.0
+                    elif frame.format.name.startswith("s32"):
+                        mono = mono / 2147483648.0
+                    call_tap(self.audio_tap, mono.astype("float32"), frame.sample_rate)
                 for packet in self._encoder.encode(frame):
                     deliver(_on_clock(packet, anchor_us, rate))
                 samples += frame.samples

@@ -13,11 +13,21 @@ import queue
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 from appliance.errors import KitError
 
 log = logging.getLogger(__name__)
+
+
+def call_tap(tap: Callable[[Any, int], None] | None, samples: Any, rate: int) -> None:
+    """Hand raw audio to a tap; a failing tap never disturbs the capture."""
+    if tap is None:
+        return
+    try:
+        tap(samples, rate)
+    except Exception as exc:  # noqa: BLE001 - the recording matters more
+        log.warning("audio tap failed: %s", exc)
 
 
 class CameraUnavailable(KitError):
@@ -81,6 +91,10 @@ class Camera:
 
     video: VideoFormat
     audio: AudioFormat | None
+    #: Called with (mono float32 samples, sample rate) for each block of raw
+    #: audio before it is encoded, from the capture thread; it must return at
+    #: once (``appliance.talk.live.LiveTalk.feed``). Errors in it are ignored.
+    audio_tap: Callable[[Any, int], None] | None = None
 
     def start(self) -> None:
         raise NotImplementedError

@@ -75,6 +75,15 @@ class Picamera2Camera(Camera):
         self._queue: PacketQueue | None = None
         self._lock = threading.Lock()
 
+    @property
+    def audio_tap(self):  # type: ignore[override]
+        return self._microphone.audio_tap if self._microphone is not None else None
+
+    @audio_tap.setter
+    def audio_tap(self, tap) -> None:
+        if self._microphone is not None:
+            self._microphone.audio_tap = tap
+
     def start(self) -> None:
         Picamera2, H264Encoder, Output = _import_picamera2()
         if not Picamera2.global_camera_info():

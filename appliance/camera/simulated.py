@@ -23,6 +23,7 @@ from appliance.camera.aac import AacEncoder
 from appliance.camera.base import (
     SIZES,
     CameraUnavailable,
+    call_tap,
     EncodedPacket,
     PacketQueue,
     ThreadedCamera,
@@ -46,7 +47,11 @@ class SimulatedCamera(ThreadedCamera):
         fail_after_s: float | None = None,
         grain: int = 0,
         clock_start: datetime.datetime | None = None,
+        audio_samples: np.ndarray | None = None,
     ) -> None:
+        """``audio_samples``: mono float32 at 48 kHz to record instead of the
+        tone (``kit run --simulate --sim-audio FILE``, talk-time tests);
+        silence after it ends."""
         super().__init__()
         self.video = VideoFormat(
             width=width,
@@ -61,6 +66,7 @@ class SimulatedCamera(ThreadedCamera):
         self._fail_after_s = fail_after_s
         self._grain = grain
         self._clock_start = clock_start
+        self._audio_samples = None if audio_samples is None else np.asarray(audio_samples, dtype=np.float32).reshape(-1)
         self.audio = AacEncoder().format if audio else None
 
     @classmethod
@@ -139,7 +145,9 @@ class SimulatedCamera(ThreadedCamera):
                 # Audio up to the end of this video frame, in AAC-sized chunks.
                 target = index * sample_rate // v.fps
                 while samples_done + 1024 <= target:
-                    queue_frames = audio.encode(self._tone(samples_done, 1024, sample_rate))
+                    block = self._tone(samples_done, 1024, sample_rate)
+                    call_tap(self.audio_tap, block.to_ndarray()[0], sample_rate)
+                    queue_frames = audio.encode(block)
                     for packet in queue_frames:
                         queue.put(packet)
                     samples_done += 1024
@@ -150,12 +158,21 @@ class SimulatedCamera(ThreadedCamera):
                 queue.put(packet)
 
     def _tone(self, first: int, count: int, rate: int) -> av.AudioFrame:
+        if self._audio_samples is not None:
+            samples = np.zeros(count, dtype=np.float32)
+            part = self._audio_samples[first:first + count]
+            samples[: len(part)] = part
+            return self._frame(samples, first, rate)
         t = (np.arange(first, first + count) / rate).astype(np.float64)
         # A steady tone with a short higher beep at every whole second, so
         # a listener can check audio against the burnt-in clock.
         beep = (t % 1.0) < 0.1
         freq = np.where(beep, self._tone_hz * 2, self._tone_hz)
         samples = (0.2 * np.sin(2 * math.pi * freq * t)).astype(np.float32)
+        return self._frame(samples, first, rate)
+
+    @staticmethod
+    def _frame(samples: np.ndarray, first: int, rate: int) -> av.AudioFrame:
         frame = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
         frame.sample_rate = rate
         frame.pts = first

@@ -3,8 +3,10 @@
 Only counts leave the kit (``stats.lesson``): how many instructions,
 questions and feedback codes, questions per category, positive and negative
 feedback, pearls and puzzles, and the lesson's duration — the numbers the
-statistics page shows. Never a text, the time of a code, or anything else
-from the annotations document.
+statistics page shows — and, once talk time was measured, four shares in
+``ratios`` (teacher / pupils / silence, waits of 3 s or more). Never a
+text, the time of a code or of speech, or anything else from the
+annotations document or the talk timeline.
 
 The choice is per recording, and only the recording's teacher makes it
 (``ui/blueprints/stats.py`` checks that). It lives in the catalogue table
@@ -38,15 +40,36 @@ _TABLE = """CREATE TABLE IF NOT EXISTS stats_sharing (
     recording_id TEXT PRIMARY KEY, opted_in INTEGER, changed_at TEXT, sent TEXT)"""
 
 
-def payload(recording_id: str, doc: dict[str, Any], duration_s: float) -> dict[str, Any]:
-    """The ``stats.lesson`` payload: counts over the whole lesson, nothing else."""
+def talk_ratios(talk: dict[str, Any] | None) -> dict[str, float]:
+    """Aggregate talk and wait time for ``ratios``: shares only, no times.
+
+    >>> talk_ratios({"shares": {"near": 0.6, "far": 0.2, "silence": 0.2}, "long_wait_share": 0.5})
+    {'talk_near': 0.6, 'talk_far': 0.2, 'talk_silence': 0.2, 'wait_3s_or_more': 0.5}
+    """
+    if not talk:
+        return {}
+    out = {f"talk_{k}": round(float(talk["shares"][k]), 3) for k in ("near", "far", "silence")}
+    if talk.get("long_wait_share") is not None:
+        out["wait_3s_or_more"] = round(float(talk["long_wait_share"]), 3)
+    return out
+
+
+def payload(recording_id: str, doc: dict[str, Any], duration_s: float,
+            talk: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``stats.lesson`` payload: counts over the whole lesson, nothing else;
+    with a measured ``talk`` summary (``appliance.talk.measures.summary``) also
+    the talk-time shares and the share of waits of 3 s or more in ``ratios``."""
     s = lesson_statistics(doc, duration_s)
     counts = dict(s["counts"])
     counts.update({f"question_cat{cat}": n for cat, n in s["questions"].items()})
     counts.update(feedback_positive=s["feedback"]["positive"], feedback_negative=s["feedback"]["negative"],
                   pearls=s["pearls"], puzzles=s["puzzles"])
-    return {"recording_id": recording_id, "opted_in": True, "duration_s": round(float(duration_s), 1),
-            "counts": counts}
+    out = {"recording_id": recording_id, "opted_in": True, "duration_s": round(float(duration_s), 1),
+           "counts": counts}
+    ratios = talk_ratios(talk)
+    if ratios:
+        out["ratios"] = ratios
+    return out
 
 
 def _now() -> str:
@@ -70,13 +93,14 @@ class StatsSharing:
         row = self._row(recording_id)
         return row is not None and row["opted_in"] == 1
 
-    def choose(self, recording_id: str, share: bool, doc: dict[str, Any], duration_s: float) -> None:
+    def choose(self, recording_id: str, share: bool, doc: dict[str, Any], duration_s: float,
+               talk: dict[str, Any] | None = None) -> None:
         """The teacher's switch: on queues the current counts, off queues a withdrawal."""
         with self.catalogue.transaction() as db:
             was = self.is_shared(recording_id)
             sent = None
             if share:
-                data = payload(recording_id, doc, duration_s)
+                data = payload(recording_id, doc, duration_s, talk)
                 self.catalogue.emit("stats.lesson", data)
                 sent = json.dumps(data, sort_keys=True)
             elif was or (self._row(recording_id) or {}).get("sent"):
@@ -87,11 +111,13 @@ class StatsSharing:
                 "changed_at = excluded.changed_at, sent = excluded.sent",
                 (recording_id, int(share), _now(), sent))
 
-    def saved(self, recording_id: str, doc: dict[str, Any], duration_s: float) -> bool:
-        """After the annotations were saved: queue new counts if shared and changed."""
+    def saved(self, recording_id: str, doc: dict[str, Any], duration_s: float,
+              talk: dict[str, Any] | None = None) -> bool:
+        """After the annotations (or the talk timeline) were saved: queue new
+        counts if shared and changed."""
         if not self.is_shared(recording_id):
             return False
-        data = payload(recording_id, doc, duration_s)
+        data = payload(recording_id, doc, duration_s, talk)
         encoded = json.dumps(data, sort_keys=True)
         with self.catalogue.transaction() as db:
             row = self._row(recording_id)

@@ -65,7 +65,11 @@ class KitController:
         recorder_factory: Callable[[Any, float], Any] = _default_recorder_factory,
         storage: StorageGuard | None = None,
         on_shutdown: Callable[[], None] | None = None,
+        talk_factory: Callable[[], Any] | None = None,
     ) -> None:
+        """``talk_factory``: makes a ``LiveTalk`` per recording, fed the raw
+        audio through the camera's ``audio_tap``; its timeline is sealed next
+        to the recording when it ends (None: no talk analysis while recording)."""
         self.config = config
         self.catalogue = catalogue
         self.consents = Consents(catalogue)
@@ -79,6 +83,8 @@ class KitController:
         )
         self._recorder_factory = recorder_factory
         self._on_shutdown = on_shutdown
+        self._talk_factory = talk_factory
+        self._talk: tuple[str, Any, list[str]] | None = None
         self._transition = threading.RLock()
         self._recorder: Any | None = None
         self._recording_id: str | None = None
@@ -206,6 +212,7 @@ class KitController:
             directory = self.recording_dir(recording_id)
             directory.mkdir(parents=True, exist_ok=True)
             recorder = self._recorder_factory(self.camera, self.config.segment_seconds)
+            self._start_talk(recording_id, recipients)
             try:
                 recorder.start(
                     directory,
@@ -214,6 +221,7 @@ class KitController:
                     on_error=partial(self._on_error, recording_id),
                 )
             except Exception as exc:
+                self._drop_talk()
                 self._discard_failed_start(recording_id)
                 message = self._note_failure(exc)
                 self.refresh()
@@ -333,11 +341,55 @@ class KitController:
 
     def _ended(self, last_stop: str) -> None:
         """The one way a recording ends: back to idle, LEDs follow."""
+        self._finish_talk()
         self._recorder = None
         self._recording_id = None
         self._started_mono = None
         self._last_stop = last_stop
         self.refresh()
+
+    # -- talk time while recording ------------------------------------------
+
+    def _start_talk(self, recording_id: str, recipients: list[str]) -> None:
+        if self._talk_factory is None or self.camera is None:
+            return
+        try:
+            live = self._talk_factory()
+        except Exception as exc:  # no talk time, but the recording goes on
+            log.warning("talk time not measured while recording: %s", exc)
+            return
+        self._talk = (recording_id, live, list(recipients))
+        self.camera.audio_tap = live.feed
+
+    def _drop_talk(self) -> None:
+        if self.camera is not None:
+            self.camera.audio_tap = None
+        talk, self._talk = self._talk, None
+        if talk is not None:
+            self._in_background(talk[1].finish, 60)
+
+    def _finish_talk(self) -> None:
+        """Seal the live timeline on a background thread (never holds up a stop)."""
+        if self.camera is not None:
+            self.camera.audio_tap = None
+        talk, self._talk = self._talk, None
+        if talk is None:
+            return
+        recording_id, live, recipients = talk
+        path = self.config.paths.talk(recording_id)
+
+        def seal() -> None:
+            from appliance.sealed import write_sealed_json
+
+            try:
+                timeline = live.finish(3600)
+                timeline["recording_id"] = recording_id
+                if path.parent.is_dir():
+                    write_sealed_json(path, timeline, recipients)
+            except Exception as exc:  # the footage is safe; talk time can be measured on demand
+                log.warning("talk time of %s not sealed: %s", recording_id, exc)
+
+        self._in_background(seal)
 
     def _mark_interrupted(self, recording_id: str) -> dict:
         """Best effort: if even the catalogue cannot be written (disk full), the

@@ -18,9 +18,15 @@ def make_camera(config: KitConfig) -> Any | None:
         if config.simulate:
             from appliance.camera import SimulatedCamera
 
+            samples = None
+            if config.sim_audio:
+                from appliance.talk.analysis import decode_audio
+
+                samples = decode_audio(str(config.sim_audio), rate=48000)
             return SimulatedCamera(
                 width=config.width or 1280, height=config.height or 720, fps=config.fps,
                 realtime=config.realtime, keyframe_seconds=config.segment_seconds,
+                audio_samples=samples,
             )
         from appliance.camera import Picamera2Camera
 

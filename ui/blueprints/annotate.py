@@ -10,7 +10,7 @@ from typing import Any, Callable
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from appliance.errors import KitError
-from ui import web
+from ui import talk, web
 from appliance.coding.stats_sharing import StatsSharing
 from appliance.coding.annotations import GRID_COLS, GRID_ROWS, AnnotationError, make_clip, make_code
 from ui.blueprints.library import format_duration
@@ -38,7 +38,7 @@ def sharing() -> StatsSharing:
 
 def _share_stats(rec: Any, doc: dict[str, Any]) -> None:
     try:
-        sharing().saved(rec.id, doc, rec.duration_s)
+        sharing().saved(rec.id, doc, rec.duration_s, talk.summary_for_sharing(rec, doc))
     except (KitError, sqlite3.Error, OSError) as exc:
         # The annotations are saved; the counts go with the next save.
         log.warning("lesson statistics not queued for %s: %s", rec.id, exc)

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from ui import web
+from ui import talk, web
 from ui.blueprints import annotate, live
 from ui.blueprints.auth import UnlockRefused, try_unlock
 from ui.openapi import SPEC
@@ -174,3 +174,18 @@ def stats(recording_id: str) -> Any:
     out["questions"] = {str(k): v for k, v in s["questions"].items()}
     out["window"] = list(s["window"])
     return jsonify(out)
+
+
+@bp.get("/recordings/<recording_id>/talk")
+@web.person_required
+def talk_time(recording_id: str) -> Any:
+    rec = web.owned_recording(recording_id)
+    return jsonify(talk.view(rec, annotate.load(rec)))
+
+
+@bp.post("/recordings/<recording_id>/talk")
+@web.person_required
+def start_talk(recording_id: str) -> Any:
+    rec = web.owned_recording(recording_id)
+    talk.start(rec)
+    return jsonify(talk.view(rec, annotate.load(rec))), 202

@@ -15,7 +15,9 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from appliance import age
 from appliance.footage.store import open_segment, segment_name
-from ui import keymap, web
+from markupsafe import Markup
+
+from ui import keymap, talk, web
 from ui.blueprints.library import format_duration, format_started
 from ui.i18n import gettext as _
 from ui.media import (
@@ -41,8 +43,12 @@ def page(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     store = current_app.extensions["kit_annotations"]
     doc = store.load(rec.id, web.identities())
+    t = talk.view(rec, doc) if rec.state != "recording" else {"state": "none", "segments": []}
+    strip = Markup(talk.strip_svg(_("Who speaks when"), t.get("duration_s") or rec.duration_s, t["segments"],
+                                  margin=0, labels=False)) if t["state"] == "done" else None
     return render_template(
         "player.html",
+        talk_strip=strip,
         rec=rec,
         started=format_started(rec.started_at, web.g.locale),
         duration=format_duration(rec.duration_s),

@@ -8,7 +8,7 @@ from babel.numbers import format_decimal
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from ui import web
+from ui import talk, web
 from ui.blueprints.annotate import load, sharing
 from ui.i18n import gettext as _
 from appliance.coding.statistics import WINDOW_S, lesson_statistics
@@ -66,8 +66,11 @@ def page(recording_id: str) -> Any:
     window = window_arg()
     s = lesson_statistics(doc, rec.duration_s, window)
     windows = [i * WINDOW_S for i in range(int(rec.duration_s // WINDOW_S) + 1)] if rec.duration_s else [0.0]
+    t = talk.view(rec, doc)
+    strip = Markup(talk.strip_svg(_("Who speaks when"), t.get("duration_s") or rec.duration_s, t["segments"])) \
+        if t["state"] == "done" else None
     return render_template("stats.html", rec=rec, s=s, charts=charts(s, rec.duration_s), window=window, num=number,
-                           windows=windows, shared=sharing().is_shared(rec.id),
+                           windows=windows, shared=sharing().is_shared(rec.id), talk=t, talk_strip=strip,
                            can_share=web.current_session().person_id == rec.teacher_id)
 
 
@@ -83,5 +86,15 @@ def set_sharing(recording_id: str) -> Any:
         abort(400, description=_("Choose whether to share or not."))
     store = current_app.extensions["kit_annotations"]
     store.read_locked(rec.id, web.identities(),
-                      lambda doc: sharing().choose(rec.id, share == "on", doc, rec.duration_s))
+                      lambda doc: sharing().choose(rec.id, share == "on", doc, rec.duration_s,
+                                                   talk.summary_for_sharing(rec, doc)))
     return redirect(url_for("stats.page", recording_id=rec.id) + "#sharing")
+
+
+@bp.post("/recordings/<recording_id>/stats/talk")
+@web.person_required
+def start_talk(recording_id: str) -> Any:
+    """Measure talk and wait time now (the analysis runs in the background)."""
+    rec = web.owned_recording(recording_id)
+    talk.start(rec)
+    return redirect(url_for("stats.page", recording_id=rec.id) + "#talk")
