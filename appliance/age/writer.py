@@ -105,22 +105,30 @@ class Encryptor(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         if self.closed:
             raise ValueError("write to a closed Encryptor")
-        view = memoryview(data).cast("B")
+        view = memoryview(data)
+        if view.format != "B":
+            view = view.cast("B")
         n = len(view)
+        pending = self._pending
+        if pending + n <= CHUNK_SIZE:
+            # Small writes (media packets) only join the chunk being gathered.
+            self._plain[pending : pending + n] = view
+            self._pending = pending + n
+            return n
+        # More data follows, so the chunk being gathered is not the last one.
         pos = 0
-        while pos < n:
-            if self._pending == CHUNK_SIZE:
-                # More data follows, so the buffered chunk is not the last one.
-                self._seal_chunk(self._plain, last=False)
-                self._pending = 0
-            if self._pending == 0 and n - pos > CHUNK_SIZE:
-                self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
-                pos += CHUNK_SIZE
-                continue
-            take = min(CHUNK_SIZE - self._pending, n - pos)
-            self._plain[self._pending : self._pending + take] = view[pos : pos + take]
-            self._pending += take
-            pos += take
+        if pending:
+            pos = CHUNK_SIZE - pending
+            self._plain[pending:] = view[:pos]
+            self._pending = CHUNK_SIZE
+            self._seal_chunk(self._plain, last=False)
+            self._pending = 0
+        while n - pos > CHUNK_SIZE:
+            self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
+            pos += CHUNK_SIZE
+        # The tail might be the last chunk: keep it until more data or close().
+        self._plain[: n - pos] = view[pos:]
+        self._pending = n - pos
         return n
 
     def close(self) -> None:
