@@ -9,6 +9,8 @@ the error classes.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 # Names are imported on first use (PEP 562), so that a caller needing one
@@ -33,6 +35,8 @@ _WHERE = {
     "parse_recipient": "keys",
     "EncryptFailed": "parallel_encrypt",
     "encrypt_file": "parallel_encrypt",
+    "DecryptFailed": "parallel_decrypt",
+    "decrypt_file": "parallel_decrypt",
     "RandomAccessReader": "random_access",
     "open_random_access": "random_access",
     "Decryptor": "reader",
@@ -60,6 +64,18 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_WHERE))
 
 
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Importing a submodule sets it as an attribute of the package; for
+        # appliance.age.salvage that would hide the function age.salvage.
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 if TYPE_CHECKING:
     from appliance.age.errors import (
         AgeError,
@@ -75,6 +91,7 @@ if TYPE_CHECKING:
     )
     from appliance.age.keyfiles import read_identities, read_recipients
     from appliance.age.keys import X25519Identity, X25519Recipient, generate_identity, parse_identity, parse_recipient
+    from appliance.age.parallel_decrypt import DecryptFailed, decrypt_file
     from appliance.age.parallel_encrypt import EncryptFailed, encrypt_file
     from appliance.age.random_access import RandomAccessReader, open_random_access
     from appliance.age.reader import Decryptor
@@ -85,6 +102,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgeError",
+    "DecryptFailed",
     "Decryptor",
     "EncryptFailed",
     "Encryptor",
@@ -103,6 +121,7 @@ __all__ = [
     "WorkFactorTooHigh",
     "X25519Identity",
     "X25519Recipient",
+    "decrypt_file",
     "encrypt_file",
     "generate_identity",
     "identity_file_text",
