@@ -253,7 +253,6 @@ def _encrypt(args: argparse.Namespace) -> int:
 
 def _identities(args: argparse.Namespace) -> list:
     from appliance.age.keyfiles import read_identities
-    from appliance.age.wrapped import unwrap_identity
 
     identities: list = []
     for path in args.identity:
@@ -262,6 +261,8 @@ def _identities(args: argparse.Namespace) -> list:
         except OSError as exc:
             raise KitError(f"cannot read identity file {path}: {exc.strerror}") from None
         if head.startswith(b"age-encryption.org/v1"):
+            from appliance.age.wrapped import unwrap_identity
+
             passphrase = _read_passphrase(args.passphrase_file, confirm=False)
             identities.append(unwrap_identity(Path(path).read_bytes(), passphrase, args.max_work_factor))
         else:
@@ -284,8 +285,6 @@ def _peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
 def _decrypt(args: argparse.Namespace) -> int:
     from appliance.age.errors import AgeError
     from appliance.age.parallel_decrypt import open_file
-    from appliance.age.reader import Decryptor
-    from appliance.age.salvage import salvage
     from appliance.age.scrypt import ScryptIdentity
 
     identities = _identities(args)
@@ -298,6 +297,8 @@ def _decrypt(args: argparse.Namespace) -> int:
             passphrase = _read_passphrase(args.passphrase_file, confirm=False)
             identities = [ScryptIdentity(passphrase, args.max_work_factor)]
         if args.salvage:
+            from appliance.age.salvage import salvage
+
             with _output(args.output, binary_age=False) as dst:
                 report = salvage(src, identities, dst)
             print(f"kit: {report}", file=sys.stderr)
@@ -307,6 +308,8 @@ def _decrypt(args: argparse.Namespace) -> int:
         if src_fd is not None:
             opened, plain = open_file(src_fd, identities), None
         else:
+            from appliance.age.reader import Decryptor
+
             opened, plain = None, Decryptor(src, identities)
         with _output(args.output, binary_age=False) as dst:
             dst_fd = _fileno(dst)
