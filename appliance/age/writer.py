@@ -2,11 +2,13 @@
 
 Chunks are sealed straight from the caller's buffer whenever more data is
 known to follow; only the tail of each write (the chunk that might be the
-last) is copied aside. Ciphertext is gathered in a 128 KiB batch before it
-is written. Memory is constant (about 200 KiB) whatever the amount written,
-and the buffers stay in the CPU cache. Everything runs on the calling thread:
-pyca ``cryptography`` holds the GIL while it encrypts, so helper threads
-would only add overhead.
+last) is copied aside, and writes smaller than a chunk are only gathered.
+Ciphertext is gathered in a 128 KiB batch before it is written. Memory is
+constant (about 200 KiB) whatever the amount written, and the buffers stay
+in the CPU cache. Everything runs on the calling thread: ``out`` receives
+each batch before ``write()`` returns (the exports hand it on right then),
+and older pyca ``cryptography`` releases hold the GIL while they encrypt, so
+a helper thread would not overlap with the caller anyway.
 
 ``close()`` seals the final chunk; leaving a ``with`` block through an
 exception (or ``abort()``) does *not* seal it, so a half-written stream can
