@@ -387,6 +387,14 @@ def test_cli_parallel_decryption_full_disk_corruption_and_pipes(tmp_path, key):
     )
     assert not (tmp_path / "bad.bin").exists()
 
+    # Standard input redirected from the file.
+    with open(tmp_path / "big.age", "rb") as stdin:
+        from_stdin = subprocess.run(
+            [*KIT, "decrypt", "-i", str(key), "-o", str(tmp_path / "stdin.bin")], stdin=stdin, capture_output=True, timeout=120
+        )
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert (tmp_path / "stdin.bin").read_bytes() == plain
+
     # Standard output redirected to a regular file: decrypted in parallel, emptied on failure.
     with open(tmp_path / "redirected.bin", "xb") as stdout:
         redirected = subprocess.run([*KIT, "decrypt", "-i", str(key), str(tmp_path / "big.age")], stdout=stdout, stderr=subprocess.PIPE, timeout=120)
