@@ -324,7 +324,8 @@ def _decrypt(args: argparse.Namespace) -> int:
                 else:
                     _copy(plain if plain is not None else opened.reader(), dst)
             except AgeError as exc:
-                if args.output:
+                if args.output and os.path.isfile(args.output):
+                    # _output removes the file it created (not a device such as /dev/null).
                     raise KitError(f"{exc}; {args.output} removed") from None
                 raise
     return 0

@@ -105,7 +105,7 @@ class OpenedFile:
         min_size: int = PARALLEL_MIN_SIZE,
         block_chunks: int = BLOCK_CHUNKS,
     ) -> int:
-        """Write the plaintext to file descriptor ``dst`` at its offset.
+        """Write the plaintext to file descriptor ``dst`` at its offset (once).
 
         Both offsets end up after the data, as if it had been copied
         sequentially. Returns the number of processes that did the work (1:

@@ -386,6 +386,9 @@ def test_cli_parallel_decryption_full_disk_corruption_and_pipes(tmp_path, key):
         f"kit: payload chunk 100 failed to authenticate: file is corrupt or truncated; {tmp_path / 'bad.bin'} removed\n"
     )
     assert not (tmp_path / "bad.bin").exists()
+    to_null = kit("decrypt", "-i", key, "-o", os.devnull, tmp_path / "bad.age")
+    assert to_null.returncode == 1 and os.path.exists(os.devnull)
+    assert to_null.stderr.decode() == "kit: payload chunk 100 failed to authenticate: file is corrupt or truncated\n"
 
     # Standard input redirected from the file.
     with open(tmp_path / "big.age", "rb") as stdin:
