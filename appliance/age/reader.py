@@ -49,9 +49,9 @@ class ChunkSource:
     is handed out only once at least one byte past it has been read (or the
     stream has ended). Reads go straight into one page-aligned buffer, two
     chunks at a time; what is left of a read (the look-ahead byte, or the
-    start of a chunk that a pipe delivered in part) is moved to just in
-    front of the page where the next read lands, so whole chunks are never
-    copied.
+    part of a chunk that a pipe delivered so far) is moved to just in front
+    of the page where the next read lands. From a regular file that is one
+    byte per read, and the chunks are decrypted where they were read.
     """
 
     def __init__(self, stream: BinaryIO, rest: bytes, read_chunks: int = READ_CHUNKS) -> None:
