@@ -33,6 +33,8 @@ _WHERE = {
     "parse_recipient": "keys",
     "EncryptFailed": "parallel_encrypt",
     "encrypt_file": "parallel_encrypt",
+    "DecryptFailed": "parallel_decrypt",
+    "decrypt_file": "parallel_decrypt",
     "RandomAccessReader": "random_access",
     "open_random_access": "random_access",
     "Decryptor": "reader",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     )
     from appliance.age.keyfiles import read_identities, read_recipients
     from appliance.age.keys import X25519Identity, X25519Recipient, generate_identity, parse_identity, parse_recipient
+    from appliance.age.parallel_decrypt import DecryptFailed, decrypt_file
     from appliance.age.parallel_encrypt import EncryptFailed, encrypt_file
     from appliance.age.random_access import RandomAccessReader, open_random_access
     from appliance.age.reader import Decryptor
@@ -85,6 +88,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgeError",
+    "DecryptFailed",
     "Decryptor",
     "EncryptFailed",
     "Encryptor",
@@ -103,6 +107,7 @@ __all__ = [
     "WorkFactorTooHigh",
     "X25519Identity",
     "X25519Recipient",
+    "decrypt_file",
     "encrypt_file",
     "generate_identity",
     "identity_file_text",

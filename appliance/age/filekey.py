@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import os
-from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Protocol
 
 from appliance.age.errors import AgeError, HMACError, HeaderError, IncorrectPassphrase, NoIdentityMatch
@@ -28,14 +27,21 @@ class Identity(Protocol):
     def unwrap(self, stanzas: list[Stanza]) -> bytes | None: ...
 
 
-@dataclass
 class OpenedHeader:
-    """A header whose file key was found and whose MAC verified."""
+    """A header whose file key was found and whose MAC verified.
 
-    header: Header
-    file_key: bytes
-    #: Bytes read past the header (start of the payload).
-    rest: bytes
+    ``rest`` holds the bytes read past the header (start of the payload).
+    """
+
+    __slots__ = ("header", "file_key", "rest")
+
+    def __init__(self, header: Header, file_key: bytes, rest: bytes) -> None:
+        self.header = header
+        self.file_key = file_key
+        self.rest = rest
+
+    def __repr__(self) -> str:
+        return f"OpenedHeader(header={self.header!r})"  # never the file key
 
 
 def _mac(file_key: bytes, mac_input: bytes) -> bytes:

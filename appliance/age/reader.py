@@ -19,53 +19,73 @@ b'lesson'
 from __future__ import annotations
 
 import io
+import mmap
 from typing import BinaryIO, Iterable
 
-from cryptography.exceptions import InvalidTag
-
-from appliance.age.errors import AgeError, HeaderError, PayloadError, TruncatedError
-from appliance.age.filekey import Identity, open_header
+from appliance.age.errors import AgeError, HeaderError, PayloadError
+from appliance.age.filekey import Identity, OpenedHeader, open_header
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
     NONCE_SIZE,
-    TAG_SIZE,
-    chunk_nonce,
+    open_chunk,
+    page_aligned_buffer,
     payload_aead,
 )
 
-_READ_BLOCK = 2 * ENCRYPTED_CHUNK_SIZE
+#: Chunks per read: 128 KiB reads cost no more per byte than larger ones,
+#: and the buffer stays in the CPU cache.
+READ_CHUNKS = 2
+# Room in front of the read position for the part of a chunk left over
+# from the previous read (at most one chunk: a whole one would have been
+# handed out).
+_FRONT = -(-ENCRYPTED_CHUNK_SIZE // mmap.PAGESIZE) * mmap.PAGESIZE
 
 
 class ChunkSource:
-    """Yields the encrypted chunks of a payload with one chunk of look-ahead.
+    """Yields the encrypted chunks of a payload, each with whether it is the last.
 
-    Reads in blocks of 16 chunks so that a chunk's last-ness (end of file
-    right after it) is known without an extra read per chunk.
+    A chunk is the last one when the stream ends right after it, so a chunk
+    is handed out only once at least one byte past it has been read (or the
+    stream has ended). Reads go straight into one page-aligned buffer, two
+    chunks at a time; what is left of a read (the look-ahead byte, or the
+    part of a chunk that a pipe delivered so far) is moved to just in front
+    of the page where the next read lands. From a regular file that is one
+    byte per read, and the chunks are decrypted where they were read.
     """
 
-    def __init__(self, stream: BinaryIO, rest: bytes) -> None:
+    def __init__(self, stream: BinaryIO, rest: bytes, read_chunks: int = READ_CHUNKS) -> None:
         self._stream = stream
-        self._buf = bytearray(_READ_BLOCK + ENCRYPTED_CHUNK_SIZE + 1)
-        self._view = memoryview(self._buf)
-        self._start = 0
-        self._end = len(rest)
-        self._buf[: self._end] = rest
+        self._readinto = getattr(stream, "readinto", None)
+        # A full buffer holds read_chunks chunks and the byte that shows
+        # whether the last of them is the final one.
+        self._full = max(1, read_chunks) * ENCRYPTED_CHUNK_SIZE + 1
+        self._base = max(_FRONT, -(-len(rest) // mmap.PAGESIZE) * mmap.PAGESIZE)
+        self._view = page_aligned_buffer(self._base + self._full)
+        self._start = self._base - len(rest)
+        self._end = self._base
+        self._view[self._start : self._end] = rest
         self._eof = False
 
     def _fill(self, need: int) -> None:
+        """Read until ``need`` (at most a chunk and a byte) bytes are
+        buffered or the stream has ended."""
+        view = self._view
         while not self._eof and self._end - self._start < need:
-            if self._start:
-                remaining = self._end - self._start
-                self._buf[:remaining] = self._view[self._start : self._end]
-                self._start, self._end = 0, remaining
-            readinto = getattr(self._stream, "readinto", None)
-            if readinto is not None:
-                n = readinto(self._view[self._end :])
+            carry = self._end - self._start
+            want = self._full - carry
+            if self._end + want > len(view):
+                # Usually one byte; less than a chunk, which fits in front.
+                view[self._base - carry : self._base] = view[self._start : self._end]
+                self._start, self._end = self._base - carry, self._base
+            room = view[self._end : self._end + want]
+            if self._readinto is not None:
+                n = self._readinto(room)
             else:
-                block = self._stream.read(len(self._buf) - self._end)
-                n = len(block)
-                self._buf[self._end : self._end + n] = block
+                block = self._stream.read(want)
+                n = None if block is None else len(block)
+                if n:
+                    room[:n] = block
             if n is None:
                 raise AgeError("input would block; give the decryptor a blocking file")
             if n == 0:
@@ -73,7 +93,7 @@ class ChunkSource:
             self._end += n
 
     def take(self, n: int) -> memoryview:
-        """Up to ``n`` bytes (fewer only at end of file)."""
+        """Up to ``n`` bytes (fewer only at end of file); ``n`` at most one chunk."""
         self._fill(n)
         size = min(n, self._end - self._start)
         out = self._view[self._start : self._start + size]
@@ -85,24 +105,28 @@ class ChunkSource:
         return self.next_chunks(1)[0]
 
     def next_chunks(self, limit: int) -> list[tuple[memoryview, bool]]:
-        """Up to ``limit`` (at most 16) chunks, each with its at-end flag.
+        """Between 1 and ``limit`` chunks, each with its at-end flag.
 
-        The views stay valid until the next call. At end of file the last
-        element is the final piece, possibly empty (a payload with no chunks).
+        Only what is buffered is handed out once at least one chunk is known,
+        so a slow pipe does not hold back a chunk it has delivered. The views
+        stay valid until the next call. At end of file the last element is
+        the final piece, possibly empty (a payload with no chunks).
         """
-        limit = max(1, min(limit, _READ_BLOCK // ENCRYPTED_CHUNK_SIZE))
-        self._fill(limit * ENCRYPTED_CHUNK_SIZE + 1)
+        view = self._view
+        if self._end - self._start <= ENCRYPTED_CHUNK_SIZE:
+            self._fill(ENCRYPTED_CHUNK_SIZE + 1)
         out: list[tuple[memoryview, bool]] = []
-        while len(out) < limit:
-            available = self._end - self._start
-            at_end = self._eof and available <= ENCRYPTED_CHUNK_SIZE
-            if not at_end and available <= ENCRYPTED_CHUNK_SIZE:
-                break  # not sure yet whether this one is the last
-            size = available if at_end else ENCRYPTED_CHUNK_SIZE
-            out.append((self._view[self._start : self._start + size], at_end))
-            self._start += size
-            if at_end:
+        start, end = self._start, self._end
+        for _ in range(max(1, limit)):
+            if end - start > ENCRYPTED_CHUNK_SIZE:
+                out.append((view[start : start + ENCRYPTED_CHUNK_SIZE], False))
+                start += ENCRYPTED_CHUNK_SIZE
+            else:
+                if self._eof:
+                    out.append((view[start:end], True))
+                    start = end
                 break
+        self._start = start
         return out
 
     def at_eof(self) -> bool:
@@ -119,15 +143,25 @@ class Decryptor(io.RawIOBase):
 
     def __init__(self, stream: BinaryIO, identities: Iterable[Identity]) -> None:
         super().__init__()
-        opened = open_header(stream, identities)
+        self._start_payload(stream, open_header(stream, identities))
+
+    @classmethod
+    def after_header(cls, stream: BinaryIO, opened: OpenedHeader) -> "Decryptor":
+        """A decryptor for ``stream`` whose header ``opened`` was already read
+        from it (so a passphrase is not run through scrypt twice)."""
+        self = cls.__new__(cls)
+        io.RawIOBase.__init__(self)
+        self._start_payload(stream, opened)
+        return self
+
+    def _start_payload(self, stream: BinaryIO, opened: OpenedHeader) -> None:
         self._source = ChunkSource(stream, opened.rest)
         nonce = self._source.take(NONCE_SIZE)
         if len(nonce) < NONCE_SIZE:
             raise HeaderError("file is truncated: the payload nonce is missing")
         self._aead = payload_aead(opened.file_key, bytes(nonce))
         self._counter = 0
-        self._plain = bytearray(CHUNK_SIZE)
-        self._plain_view = memoryview(self._plain)
+        self._plain_view = memoryview(bytearray(CHUNK_SIZE))
         self._plain_start = 0
         self._plain_end = 0
         self._done = False
@@ -136,85 +170,32 @@ class Decryptor(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _open(self, index: int, data: memoryview, at_end: bool, target: memoryview):
-        """Decrypt one chunk into ``target``; return ``(size, last, error_after)``.
-
-        Raises :class:`PayloadError`; ``target`` then holds zeros, never
-        unauthenticated plaintext. ``error_after`` is an error to raise once
-        this chunk's (authenticated) plaintext has been handed out.
-        """
-        if len(data) < TAG_SIZE:
-            if index == 0 and len(data) == 0:
-                raise TruncatedError("file is truncated: the payload has no chunks")
-            raise PayloadError(f"file is truncated or corrupt: chunk {index} is too short")
-        size = len(data) - TAG_SIZE
-        target = target[:size]
-        error_after = None
-        try:
-            self._aead.decrypt_into(chunk_nonce(index, at_end), data, None, target)
-            last = at_end
-        except InvalidTag:
-            target[:] = bytes(size)
-            last = not at_end
-            try:
-                if size != CHUNK_SIZE:
-                    raise InvalidTag
-                # A full chunk may be the last one (followed by garbage), or a
-                # full chunk at end of file may be a non-last one (cut off).
-                self._aead.decrypt_into(chunk_nonce(index, last), data, None, target)
-            except InvalidTag:
-                target[:] = bytes(size)
-                raise PayloadError(
-                    f"payload chunk {index} failed to authenticate: file is corrupt or truncated"
-                ) from None
-            if at_end:
-                error_after = TruncatedError(f"file is truncated: it ends after chunk {index} without a final chunk")
-            else:
-                error_after = PayloadError("trailing data after the end of the encrypted file")
-        if last and size == 0 and index > 0:
-            raise PayloadError("final chunk is empty; only an empty file may end with one")
-        return size, last, error_after
-
-    def _open_batch(self, out: memoryview) -> int:
+    def _open_into(self, out: memoryview) -> int:
         """Decrypt as many chunks as fit in ``out`` (at least one); return bytes written.
 
         Chunks are accepted in order up to the first failure, whose error is
-        raised (or deferred if bytes were written).
+        raised, or kept for the next read if bytes were written.
         """
-        room = max(1, len(out) // CHUNK_SIZE)
-        chunks = self._source.next_chunks(room)
-        jobs = [
-            (self._counter + i, data, at_end, out[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE])
-            for i, (data, at_end) in enumerate(chunks)
-        ]
-        # On this thread: pyca holds the GIL while it decrypts, so another
-        # thread would not run at the same time anyway.
-        results = [self._open_safely(*job) for job in jobs]
         written = 0
-        for i, result in enumerate(results):
-            if isinstance(result, AgeError):
-                out[written:] = bytes(len(out) - written)
-                self._pending_error = result  # a failed stream stays failed
+        for data, at_end in self._source.next_chunks(len(out) // CHUNK_SIZE):
+            try:
+                size, last, error_after = open_chunk(
+                    self._aead, self._counter, data, at_end, out[written : written + CHUNK_SIZE]
+                )
+            except AgeError as exc:
+                self._pending_error = exc  # a failed stream stays failed
                 if not written:
-                    raise result
+                    raise
                 return written
-            size, last, error_after = result
             written += size
             self._counter += 1
             if error_after is not None:
                 self._pending_error = error_after
+                break
             if last:
                 self._done = True
-            if last or error_after is not None:
-                out[written:] = bytes(len(out) - written)
                 break
         return written
-
-    def _open_safely(self, *job):
-        try:
-            return self._open(*job)
-        except AgeError as exc:
-            return exc
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
@@ -238,9 +219,9 @@ class Decryptor(io.RawIOBase):
                 break
             try:
                 if len(out) - written >= CHUNK_SIZE:
-                    written += self._open_batch(out[written:])
+                    written += self._open_into(out[written:])
                 else:
-                    self._plain_end = self._open_batch(self._plain_view)
+                    self._plain_end = self._open_into(self._plain_view)
                     self._plain_start = 0
             except AgeError as exc:
                 # A failed stream stays failed; authenticated bytes go out first.

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import mmap
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from appliance.age.errors import AgeError, PayloadError, TruncatedError
 from appliance.age.primitives import hkdf_sha256
 
 CHUNK_SIZE = 64 * 1024
@@ -34,6 +36,66 @@ def chunk_nonce(counter: int, last: bool) -> bytes:
     '000000000000000000000101'
     """
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def open_chunk(
+    aead: ChaCha20Poly1305, index: int, data: memoryview, at_end: bool, target: memoryview
+) -> tuple[int, bool, AgeError | None]:
+    """Authenticate and decrypt chunk ``index`` into ``target``.
+
+    ``data`` is the encrypted chunk (at most 64 KiB + 16 bytes) and
+    ``at_end`` says whether the payload ends right after it. Returns
+    ``(size, last, error_after)``: the plaintext size, whether this was the
+    final chunk, and an error to raise once this chunk's authenticated
+    plaintext has been handed out (a full chunk at the end of the file that
+    is not marked last: cut off; a final chunk followed by more data:
+    trailing data). Raises :class:`PayloadError` (or
+    :class:`TruncatedError`); ``target`` then holds zeros, never
+    unauthenticated plaintext.
+
+    Every decryptor goes through here, so they all draw the spec's lines in
+    the same places.
+
+    >>> aead = payload_aead(bytes(16), bytes(16)); out = memoryview(bytearray(CHUNK_SIZE))
+    >>> sealed = memoryview(aead.encrypt(chunk_nonce(0, True), b"hi", None))
+    >>> open_chunk(aead, 0, sealed, True, out), bytes(out[:2])
+    ((2, True, None), b'hi')
+    >>> open_chunk(aead, 1, sealed, True, out)
+    Traceback (most recent call last):
+    ...
+    appliance.age.errors.PayloadError: payload chunk 1 failed to authenticate: file is corrupt or truncated
+    """
+    if len(data) < TAG_SIZE:
+        if index == 0 and len(data) == 0:
+            raise TruncatedError("file is truncated: the payload has no chunks")
+        raise PayloadError(f"file is truncated or corrupt: chunk {index} is too short")
+    size = len(data) - TAG_SIZE
+    target = target[:size]
+    error_after = None
+    try:
+        aead.decrypt_into(chunk_nonce(index, at_end), data, None, target)
+        last = at_end
+    except InvalidTag:
+        target[:] = bytes(size)
+        last = not at_end
+        try:
+            if size != CHUNK_SIZE:
+                raise InvalidTag
+            # A full chunk may be the last one (followed by garbage), or a
+            # full chunk at end of file may be a non-last one (cut off).
+            aead.decrypt_into(chunk_nonce(index, last), data, None, target)
+        except InvalidTag:
+            target[:] = bytes(size)
+            raise PayloadError(
+                f"payload chunk {index} failed to authenticate: file is corrupt or truncated"
+            ) from None
+        if at_end:
+            error_after = TruncatedError(f"file is truncated: it ends after chunk {index} without a final chunk")
+        else:
+            error_after = PayloadError("trailing data after the end of the encrypted file")
+    if last and size == 0 and index > 0:
+        raise PayloadError("final chunk is empty; only an empty file may end with one")
+    return size, last, error_after
 
 
 def page_aligned_buffer(size: int) -> memoryview:

@@ -2,11 +2,13 @@
 
 Chunks are sealed straight from the caller's buffer whenever more data is
 known to follow; only the tail of each write (the chunk that might be the
-last) is copied aside. Ciphertext is gathered in a 128 KiB batch before it
-is written. Memory is constant (about 200 KiB) whatever the amount written,
-and the buffers stay in the CPU cache. Everything runs on the calling thread:
-pyca ``cryptography`` holds the GIL while it encrypts, so helper threads
-would only add overhead.
+last) is copied aside, and writes smaller than a chunk are only gathered.
+Ciphertext is gathered in a 128 KiB batch before it is written. Memory is
+constant (about 200 KiB) whatever the amount written, and the buffers stay
+in the CPU cache. Everything runs on the calling thread: ``out`` receives
+each batch before ``write()`` returns (the exports hand it on right then),
+and older pyca ``cryptography`` releases hold the GIL while they encrypt, so
+a helper thread would not overlap with the caller anyway.
 
 ``close()`` seals the final chunk; leaving a ``with`` block through an
 exception (or ``abort()``) does *not* seal it, so a half-written stream can
@@ -105,22 +107,30 @@ class Encryptor(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         if self.closed:
             raise ValueError("write to a closed Encryptor")
-        view = memoryview(data).cast("B")
+        view = memoryview(data)
+        if view.format != "B":
+            view = view.cast("B")
         n = len(view)
+        pending = self._pending
+        if pending + n <= CHUNK_SIZE:
+            # Small writes (media packets) only join the chunk being gathered.
+            self._plain[pending : pending + n] = view
+            self._pending = pending + n
+            return n
+        # More data follows, so the chunk being gathered is not the last one.
         pos = 0
-        while pos < n:
-            if self._pending == CHUNK_SIZE:
-                # More data follows, so the buffered chunk is not the last one.
-                self._seal_chunk(self._plain, last=False)
-                self._pending = 0
-            if self._pending == 0 and n - pos > CHUNK_SIZE:
-                self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
-                pos += CHUNK_SIZE
-                continue
-            take = min(CHUNK_SIZE - self._pending, n - pos)
-            self._plain[self._pending : self._pending + take] = view[pos : pos + take]
-            self._pending += take
-            pos += take
+        if pending:
+            pos = CHUNK_SIZE - pending
+            self._plain[pending:] = view[:pos]
+            self._pending = CHUNK_SIZE
+            self._seal_chunk(self._plain, last=False)
+            self._pending = 0
+        while n - pos > CHUNK_SIZE:
+            self._seal_chunk(view[pos : pos + CHUNK_SIZE], last=False)
+            pos += CHUNK_SIZE
+        # The tail might be the last chunk: keep it until more data or close().
+        self._plain[: n - pos] = view[pos:]
+        self._pending = n - pos
         return n
 
     def close(self) -> None:

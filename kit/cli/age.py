@@ -253,7 +253,6 @@ def _encrypt(args: argparse.Namespace) -> int:
 
 def _identities(args: argparse.Namespace) -> list:
     from appliance.age.keyfiles import read_identities
-    from appliance.age.wrapped import unwrap_identity
 
     identities: list = []
     for path in args.identity:
@@ -262,6 +261,8 @@ def _identities(args: argparse.Namespace) -> list:
         except OSError as exc:
             raise KitError(f"cannot read identity file {path}: {exc.strerror}") from None
         if head.startswith(b"age-encryption.org/v1"):
+            from appliance.age.wrapped import unwrap_identity
+
             passphrase = _read_passphrase(args.passphrase_file, confirm=False)
             identities.append(unwrap_identity(Path(path).read_bytes(), passphrase, args.max_work_factor))
         else:
@@ -269,34 +270,69 @@ def _identities(args: argparse.Namespace) -> list:
     return identities
 
 
+def _peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
+    """The first ``size`` bytes, and a stream that still starts with them
+    (the same one, rewound, if it can seek: it keeps its file descriptor)."""
+    if stream.seekable():
+        at = stream.tell()
+        head = _read_head(stream, size)
+        stream.seek(at)
+        return head, stream
+    head = _read_head(stream, size)
+    return head, _Prefixed(head, stream)
+
+
 def _decrypt(args: argparse.Namespace) -> int:
     from appliance.age.errors import AgeError
-    from appliance.age.reader import Decryptor
-    from appliance.age.salvaging import salvage
+    from appliance.age.parallel_decrypt import open_file
     from appliance.age.scrypt import ScryptIdentity
 
     identities = _identities(args)
     with _input(args.input) as src:
         if not identities:
             # Like age -d without -i: the file must be passphrase-encrypted.
-            head = _read_head(src, 256)
-            src = _Prefixed(head, src)
+            head, src = _peek(src, 256)
             if head and b"\n-> scrypt " not in head:
                 raise KitError("no identities given (-i FILE) and the file is not passphrase-encrypted")
             passphrase = _read_passphrase(args.passphrase_file, confirm=False)
             identities = [ScryptIdentity(passphrase, args.max_work_factor)]
         if args.salvage:
+            from appliance.age.salvaging import salvage
+
             with _output(args.output, binary_age=False) as dst:
                 report = salvage(src, identities, dst)
             print(f"kit: {report}", file=sys.stderr)
             return 0 if report.complete else 3
         # The header is checked before an output file is created.
-        plain = Decryptor(src, identities)
+        src_fd = _fileno(src)
+        if src_fd is not None:
+            opened, plain = open_file(src_fd, identities), None
+        else:
+            from appliance.age.reader import Decryptor
+
+            opened, plain = None, Decryptor(src, identities)
         with _output(args.output, binary_age=False) as dst:
+            dst_fd = _fileno(dst)
             try:
-                _copy(plain, dst)
+                if opened is not None and dst_fd is not None:
+                    # Regular files: several processes open the chunks at
+                    # known offsets, and nothing is kept unless all of them
+                    # authenticate; pipes and terminals get each chunk as it
+                    # authenticates.
+                    dst.flush()
+                    opened.decrypt_to(dst_fd)
+                else:
+                    _copy(plain if plain is not None else opened.reader(), dst)
             except AgeError as exc:
-                if args.output:
+                if args.output and os.path.isfile(args.output):
+                    # _output removes the file it created (not a device such as /dev/null).
                     raise KitError(f"{exc}; {args.output} removed") from None
                 raise
     return 0
+
+
+def _fileno(stream: BinaryIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (OSError, ValueError, AttributeError):  # e.g. in-memory streams
+        return None
