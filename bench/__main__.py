@@ -55,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         sections[name] = body + f"\n_Measured {stamp}, {took:.0f} s{' (quick)' if args.quick else ''}._\n\n"
         print(body, flush=True)
+        _write(sections)  # after every section: a later one failing loses nothing measured
+    print(f"wrote {OUTPUT}")
+    return 0
 
+
+def _write(sections: dict[str, str]) -> None:
     header = (
         "# Benchmarks\n\n"
         "Written by `make bench` (`python -m bench`). Each figure is measured against a\n"
@@ -69,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         for name in sorted(sections)
     )
     OUTPUT.write_text(header + body)
-    print(f"wrote {OUTPUT}")
-    return 0
 
 
 def _cpu_count() -> int:

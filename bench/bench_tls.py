@@ -38,7 +38,7 @@ class _Client:
     def __init__(self, port: int, tls: ssl.SSLContext | None) -> None:
         self.port, self.tls = port, tls
         self.conn = self._connect()
-        self.cookie = ""
+        self.cookies: dict[str, str] = {}
 
     def _connect(self):
         if self.tls is None:
@@ -47,17 +47,21 @@ class _Client:
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None) -> bytes:
         h = dict(headers or {})
-        if self.cookie:
+        if self.cookies:
             h["Cookie"] = self.cookie
         self.conn.request(method, path, body=body, headers=h)
         response = self.conn.getresponse()
         data = response.read()
         for value in response.headers.get_all("Set-Cookie") or []:
-            if value.startswith("kit_session="):
-                self.cookie = value.split(";", 1)[0]
+            name, _, rest = value.split(";", 1)[0].partition("=")
+            self.cookies[name] = rest
         if response.status >= 400:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:200]!r}")
         return data
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
     def unlock(self, person_id: str) -> None:
         token = json.loads(self.request("GET", "/api/session"))["csrf_token"]
