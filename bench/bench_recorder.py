@@ -125,7 +125,7 @@ def run(quick: bool) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        (data / "kit.toml").write_text(f"segment_seconds = {SEGMENT_S}\nwidth = 1280\nheight = 720\n")
+        (data / "kit.toml").write_text(f"segment_seconds = {SEGMENT_S}\nwidth = 1280\nheight = 720\n" + os.environ.get("BENCH_KIT_TOML", ""))
         catalogue = Catalogue(data / "catalogue.db")
         rows, keys = [], []
         for name, role in (("Bench Teacher", "teacher"), ("Bench Coach", "coach")):

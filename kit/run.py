@@ -11,14 +11,15 @@ itself: what a part uses, it is given here.
 from __future__ import annotations
 
 import faulthandler
-import shlex
 import logging
+import shlex
 import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 import time
+from functools import partial
+from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from appliance.catalogue import Catalogue
@@ -29,6 +30,7 @@ from appliance.daemon.control import ControlServer
 from appliance.daemon.controller import KitController
 from appliance.daemon.hardware import make_camera, make_controls
 from appliance.talk.live import LiveTalk
+from appliance.talk.vad import load_vad
 from appliance.errors import KitError
 from appliance.footage import store
 from appliance.retention.service import start_housekeeping
@@ -94,7 +96,8 @@ class Kit:
         self.controls = make_controls(config)
         self.controller = KitController(config, catalogue, camera, self.controls,
                                         on_shutdown=self._on_button_shutdown,
-                                        talk_factory=LiveTalk if config.live_talk else None)
+                                        talk_factory=partial(LiveTalk, vad_factory=partial(load_vad, config.live_talk_vad))
+                                        if config.live_talk else None)
         self.control = ControlServer(config.socket_path, self._handlers())
         self.control.start()
         self.tls_store = TlsStore(config.paths.tls, config.kit_id)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class LiveTalk:
-    def __init__(self, vad_factory: Callable[[], Any] = load_vad, max_queued_blocks: int = 2000) -> None:
+    def __init__(self, vad_factory: Callable[[], Any] = load_vad, max_queued_blocks: int = 256) -> None:
         self._vad_factory = vad_factory
         self._queue: queue.Queue = queue.Queue(max_queued_blocks)
         self.dropped_samples = 0
