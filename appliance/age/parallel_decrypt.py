@@ -159,7 +159,7 @@ class OpenedFile:
         n_blocks = -(-n_chunks // block_chunks)
         if n_blocks < 2:
             return None
-        return _Job(
+        return pool.Job(
             src=self._src,
             dst=dst,
             payload_at=payload_at,
@@ -212,48 +212,39 @@ def decrypt_file(
     return open_file(src, identities).decrypt_to(dst, workers=workers, min_size=min_size, block_chunks=block_chunks)
 
 
-class _Job:
-    def __init__(self, **fields) -> None:
-        self.__dict__.update(fields)
-
-
-def _work(job: _Job, blocks: Iterator[int]) -> None:
+def _work(job: pool.Job, blocks: Iterator[int]) -> None:
     """Open blocks of chunks until the queue is empty."""
     aead = payload_aead(job.file_key, job.nonce)
     cv = page_aligned_buffer(IO_CHUNKS * ENCRYPTED_CHUNK_SIZE)
     pv = page_aligned_buffer(IO_CHUNKS * CHUNK_SIZE)
     last = job.n_chunks - 1
     try:
-        for block in blocks:
-            first = block * job.block_chunks
-            end = min(job.n_chunks, first + job.block_chunks)
-            for start in range(first, end, IO_CHUNKS):
-                stop = min(end, start + IO_CHUNKS)
-                offset = start * ENCRYPTED_CHUNK_SIZE
-                length = min(job.size, stop * ENCRYPTED_CHUNK_SIZE) - offset
+        for start, stop in pool.io_ranges(blocks, job.block_chunks, job.n_chunks, IO_CHUNKS):
+            offset = start * ENCRYPTED_CHUNK_SIZE
+            length = min(job.size, stop * ENCRYPTED_CHUNK_SIZE) - offset
+            try:
+                complete = pool.pread_exact(job.src, cv[:length], job.payload_at + offset)
+            except OSError as exc:
+                raise pool.Failure(start, DecryptFailed(f"cannot read input: {exc.strerror or exc}")) from None
+            if not complete:
+                raise pool.Failure(start, DecryptFailed(_CHANGED))
+            out = 0
+            for i in range(start, stop):
+                at = (i - start) * ENCRYPTED_CHUNK_SIZE
+                data = cv[at : min(at + ENCRYPTED_CHUNK_SIZE, length)]
                 try:
-                    complete = pool.pread_exact(job.src, cv[:length], job.payload_at + offset)
-                except OSError as exc:
-                    raise pool.Failure(start, DecryptFailed(f"cannot read input: {exc.strerror or exc}")) from None
-                if not complete:
-                    raise pool.Failure(start, DecryptFailed(_CHANGED))
-                out = 0
-                for i in range(start, stop):
-                    at = (i - start) * ENCRYPTED_CHUNK_SIZE
-                    data = cv[at : min(at + ENCRYPTED_CHUNK_SIZE, length)]
-                    try:
-                        size, _, error_after = open_chunk(aead, i, data, i == last, pv[out : out + CHUNK_SIZE])
-                    except AgeError as exc:
-                        raise pool.Failure(i, exc) from None
-                    if error_after is not None:
-                        # Authentic, but the file is cut off or has trailing
-                        # data: with a file to write, nothing is released.
-                        raise pool.Failure(i, error_after)
-                    out += size
-                try:
-                    pool.pwrite_all(job.dst, pv[:out], job.dst_base + start * CHUNK_SIZE)
-                except OSError as exc:
-                    raise pool.Failure(start, DecryptFailed(f"cannot write output: {exc.strerror or exc}")) from None
+                    size, _, error_after = open_chunk(aead, i, data, i == last, pv[out : out + CHUNK_SIZE])
+                except AgeError as exc:
+                    raise pool.Failure(i, exc) from None
+                if error_after is not None:
+                    # Authentic, but the file is cut off or has trailing
+                    # data: with a file to write, nothing is released.
+                    raise pool.Failure(i, error_after)
+                out += size
+            try:
+                pool.pwrite_all(job.dst, pv[:out], job.dst_base + start * CHUNK_SIZE)
+            except OSError as exc:
+                raise pool.Failure(start, DecryptFailed(f"cannot write output: {exc.strerror or exc}")) from None
     finally:
         pv[:] = bytes(len(pv))  # no plaintext left behind in memory
 

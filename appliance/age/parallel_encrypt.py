@@ -122,7 +122,7 @@ def encrypt_file(
         pool.pwrite_all(dst, memoryview(header + nonce), dst_base)
     except OSError as exc:
         raise EncryptFailed(f"cannot write output: {exc.strerror or exc}") from None
-    job = _Job(
+    job = pool.Job(
         src=src,
         dst=dst,
         src_base=src_base,
@@ -153,41 +153,32 @@ def _encrypt_streaming(src: int, dst: int, recipients: list) -> None:
         view[:] = bytes(len(view))
 
 
-class _Job:
-    def __init__(self, **fields) -> None:
-        self.__dict__.update(fields)
-
-
-def _work(job: _Job, blocks: Iterator[int]) -> None:
+def _work(job: pool.Job, blocks: Iterator[int]) -> None:
     """Seal blocks of chunks until the queue is empty."""
     aead = payload_aead(job.file_key, job.nonce)
     pv = page_aligned_buffer(IO_CHUNKS * CHUNK_SIZE)
     sv = page_aligned_buffer(IO_CHUNKS * ENCRYPTED_CHUNK_SIZE)
     last = job.n_chunks - 1
     try:
-        for block in blocks:
-            first = block * job.block_chunks
-            end = min(job.n_chunks, first + job.block_chunks)
-            for start in range(first, end, IO_CHUNKS):
-                stop = min(end, start + IO_CHUNKS)
-                offset = start * CHUNK_SIZE
-                length = min(job.size, stop * CHUNK_SIZE) - offset
-                try:
-                    complete = pool.pread_exact(job.src, pv[:length], job.src_base + offset)
-                except OSError as exc:
-                    raise pool.Failure(start, EncryptFailed(f"cannot read input: {exc.strerror or exc}")) from None
-                if not complete:
-                    raise pool.Failure(start, EncryptFailed(_CHANGED))
-                out = 0
-                for i in range(start, stop):
-                    p = (i - start) * CHUNK_SIZE
-                    n = min(length - p, CHUNK_SIZE) + TAG_SIZE
-                    aead.encrypt_into(chunk_nonce(i, i == last), pv[p : p + n - TAG_SIZE], None, sv[out : out + n])
-                    out += n
-                try:
-                    pool.pwrite_all(job.dst, sv[:out], job.payload_base + start * ENCRYPTED_CHUNK_SIZE)
-                except OSError as exc:
-                    raise pool.Failure(start, EncryptFailed(f"cannot write output: {exc.strerror or exc}")) from None
+        for start, stop in pool.io_ranges(blocks, job.block_chunks, job.n_chunks, IO_CHUNKS):
+            offset = start * CHUNK_SIZE
+            length = min(job.size, stop * CHUNK_SIZE) - offset
+            try:
+                complete = pool.pread_exact(job.src, pv[:length], job.src_base + offset)
+            except OSError as exc:
+                raise pool.Failure(start, EncryptFailed(f"cannot read input: {exc.strerror or exc}")) from None
+            if not complete:
+                raise pool.Failure(start, EncryptFailed(_CHANGED))
+            out = 0
+            for i in range(start, stop):
+                p = (i - start) * CHUNK_SIZE
+                n = min(length - p, CHUNK_SIZE) + TAG_SIZE
+                aead.encrypt_into(chunk_nonce(i, i == last), pv[p : p + n - TAG_SIZE], None, sv[out : out + n])
+                out += n
+            try:
+                pool.pwrite_all(job.dst, sv[:out], job.payload_base + start * ENCRYPTED_CHUNK_SIZE)
+            except OSError as exc:
+                raise pool.Failure(start, EncryptFailed(f"cannot write output: {exc.strerror or exc}")) from None
     finally:
         pv[:] = bytes(len(pv))  # no plaintext left behind in memory
 

@@ -190,6 +190,26 @@ def _blocks(queue_r: int) -> Iterator[int]:
         yield int.from_bytes(token, "big")
 
 
+class Job:
+    """What a worker needs to know about its file: plain attributes, shared by fork."""
+
+    def __init__(self, **fields) -> None:
+        self.__dict__.update(fields)
+
+
+def io_ranges(blocks: Iterator[int], block_chunks: int, n_chunks: int, io_chunks: int) -> Iterator[tuple[int, int]]:
+    """``(first, stop)`` chunk ranges of at most ``io_chunks``, for every block taken from the queue.
+
+    >>> list(io_ranges(iter([0, 2]), block_chunks=3, n_chunks=8, io_chunks=2))
+    [(0, 2), (2, 3), (6, 8)]
+    """
+    for block in blocks:
+        first = block * block_chunks
+        end = min(n_chunks, first + block_chunks)
+        for start in range(first, end, io_chunks):
+            yield start, min(end, start + io_chunks)
+
+
 def pread_exact(fd: int, view: memoryview, offset: int) -> bool:
     """Fill ``view`` from ``offset``; False if the file ends first."""
     while view:
