@@ -2,7 +2,9 @@
 
 Creating the person here is enrolling her on this kit: her consent key
 (derived from the identity, :mod:`appliance.consent`) is pinned beside her
-recipient, so that only she can confirm who may watch her recordings.
+recipient, so that only she can confirm who may watch her recordings. Only
+she can replace it, unlocked with the old one (:func:`renew_key`); the old
+key stays in her key file for her old recordings.
 
 The private key never touches the disk in the clear: it is generated in
 memory, wrapped (scrypt, exactly what ``age -p`` writes) and saved as
@@ -17,8 +19,10 @@ import os
 from pathlib import Path
 
 from appliance import age
+from appliance.age.wrapped import work_factor_of
 from appliance.catalogue import Catalogue
 from appliance.catalogue.people import new_person_id, normal_name
+from appliance.consent.renewal import Renewals
 from appliance.consent.signing import consent_key, public_key_hex
 from appliance.durable import write_atomic
 from appliance.errors import KitError
@@ -53,9 +57,48 @@ def save_wrapped_identity(paths: KitPaths, person_id: str, wrapped: bytes) -> Pa
 
 
 def unwrap(data_dir: Path, person_id: str, passphrase: str) -> age.X25519Identity:
-    """The person's identity, in memory only; ``age.IncorrectPassphrase`` if the passphrase is wrong."""
+    """The person's current identity, in memory only; ``age.IncorrectPassphrase`` if the passphrase is wrong."""
     wrapped = KitPaths(data_dir).identity(person_id).read_bytes()
     return age.unwrap_identity(wrapped, passphrase)
+
+
+def held_keys(identities: list[age.X25519Identity], person: dict) -> list[age.X25519Identity]:
+    """Her key file's identities with the pinned one first; KitError if the file lacks it.
+
+    The pinned key, not the file's first, is current: a cut between writing
+    a renewed key file and pinning its new key leaves the old one pinned.
+    """
+    current = [i for i in identities if str(i.recipient) == person["recipient"]]
+    if not current:
+        raise KitError(f"{person['name']}'s key file does not hold the key the catalogue names")
+    return current[:1] + [i for i in identities if i is not current[0]]
+
+
+def renew_key(data_dir: Path, catalogue: Catalogue, person_id: str, passphrase: str, new_passphrase: str,
+              max_work_factor: int | None = None) -> list[age.X25519Identity]:
+    """The person replaces her key (and passphrase); returns the keys she holds now, the new one first.
+
+    Recordings from now on go to the new key; her consents stay valid because
+    her old consent key signs the step (:mod:`appliance.consent.renewal`).
+    The key file is written before the catalogue pins the new key.
+    """
+    check_passphrase(new_passphrase)
+    person = catalogue.get_person(person_id)
+    if person is None or not person["signing_key"]:
+        raise KitError("only a person enrolled on this kit can renew her key")
+    paths = KitPaths(data_dir)
+    wrapped = paths.identity(person_id).read_bytes()
+    kwargs = {"max_work_factor": max_work_factor} if max_work_factor else {}
+    held = held_keys(age.unwrap_identities(wrapped, passphrase, **kwargs), person)
+    new = age.generate_identity()
+    keys = [new, *held]
+    save_wrapped_identity(paths, person_id, age.wrap_identities(keys, new_passphrase, work_factor_of(wrapped)))
+    try:
+        Renewals(catalogue).record(person_id, held[0], new)
+    except BaseException:
+        save_wrapped_identity(paths, person_id, wrapped)  # the old file, old passphrase: nothing changed
+        raise
+    return keys
 
 
 def create_person(

@@ -91,10 +91,10 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ui.blueprints import (admin, annotate, api, auth, consent, enrol, export, library, live, player, stats, sync,
-                               trajectory)
+    from ui.blueprints import (admin, annotate, api, auth, consent, enrol, export, key, library, live, player, stats,
+                               sync, trajectory)
 
-    for module in (auth, enrol, consent, library, player, live, annotate, stats, export, admin, api, sync,
+    for module in (auth, enrol, consent, key, library, player, live, annotate, stats, export, admin, api, sync,
                    trajectory):
         app.register_blueprint(module.bp)
 

@@ -40,7 +40,7 @@ def _audit_request(response: Any) -> Any:
         return response
     if endpoint in UNLOCK_ENDPOINTS and request.method == "POST":
         seen = set()
-        for rec in web.catalogue().recordings_for(session.recipient):
+        for rec in web.catalogue().recordings_for(session.recipients):
             pair = tuple(sorted(rec.recipients))
             if pair not in seen:
                 seen.add(pair)
@@ -53,7 +53,7 @@ def _audit_request(response: Any) -> Any:
         key = (session.sid, action, recording_id, request.path if action == "exported" else "")
         if key not in marks:
             rec = web.catalogue().recording_view(recording_id)
-            if rec is not None and rec.is_for(session.recipient):
+            if rec is not None and rec.is_for(session.recipients):
                 marks[key] = True
                 if len(marks) > 10_000:
                     marks.clear()

@@ -43,16 +43,27 @@ class ReviewSession:
     person_id: str | None = None
     person_name: str | None = None
     recipient: str | None = None
-    identity: Any = field(default=None, repr=False)
+    #: Every key she holds, the current one first (more than one after she renewed it).
+    identities: tuple[Any, ...] = field(default=(), repr=False)
     #: The client address that unlocked it (the per-address limit counts these).
     owner: str | None = None
 
     @property
+    def identity(self) -> Any:
+        """Her current key: what she signs consent with."""
+        return self.identities[0] if self.identities else None
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """The public halves of all her keys: what opens her recordings, old and new."""
+        return tuple(str(i.recipient) for i in self.identities)
+
+    @property
     def unlocked(self) -> bool:
-        return self.role == "person" and self.identity is not None
+        return self.role == "person" and bool(self.identities)
 
     def forget_key(self) -> None:
-        self.identity = None
+        self.identities = ()
         self.role = None
         self.person_id = self.person_name = self.recipient = None
 
@@ -142,6 +153,16 @@ class SessionStore:
     def unlocked_count(self) -> int:
         with self._lock:
             return sum(1 for s in self._sessions.values() if s.unlocked)
+
+    def lock_person(self, person_id: str, keep: str | None = None) -> int:
+        """Forget the person's key in all her sessions but ``keep`` (the one that renewed it);
+        returns how many were locked."""
+        with self._lock:
+            others = [s for sid, s in self._sessions.items()
+                      if sid != keep and s.role == "person" and s.person_id == person_id]
+            for session in others:
+                session.forget_key()
+        return len(others)
 
     def forget_all(self) -> None:
         with self._lock:

@@ -149,13 +149,14 @@ def owned_recording(recording_id: str) -> Recording:
     if not valid_recording_id(recording_id):
         abort(404)
     recording = catalogue().recording_view(recording_id)
-    if recording is None or not recording.is_for(current_session().recipient):
+    if recording is None or not recording.is_for(current_session().recipients):
         abort(404)
     return recording
 
 
 def identities() -> list[Any]:
-    return [current_session().identity]
+    """Every key the unlocked person holds (her current one first)."""
+    return list(current_session().identities)
 
 
 def json_error(status: int, message: str, **extra: Any) -> Any:

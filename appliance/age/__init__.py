@@ -43,7 +43,9 @@ _WHERE = {
     "ScryptIdentity": "scrypt",
     "ScryptRecipient": "scrypt",
     "identity_file_text": "wrapped",
+    "unwrap_identities": "wrapped",
     "unwrap_identity": "wrapped",
+    "wrap_identities": "wrapped",
     "wrap_identity": "wrapped",
     "Encryptor": "writer",
 }
@@ -83,7 +85,13 @@ if TYPE_CHECKING:
     from appliance.age.reader import Decryptor
     from appliance.age.salvaging import SalvageReport, salvage
     from appliance.age.scrypt import ScryptIdentity, ScryptRecipient
-    from appliance.age.wrapped import identity_file_text, unwrap_identity, wrap_identity
+    from appliance.age.wrapped import (
+        identity_file_text,
+        unwrap_identities,
+        unwrap_identity,
+        wrap_identities,
+        wrap_identity,
+    )
     from appliance.age.writer import Encryptor
 
 __all__ = [
@@ -117,6 +125,8 @@ __all__ = [
     "read_identities",
     "read_recipients",
     "salvage",
+    "unwrap_identities",
     "unwrap_identity",
+    "wrap_identities",
     "wrap_identity",
 ]

@@ -16,13 +16,19 @@ for who sees a recording: its ``recipients`` list holds the person's key.
 []
 >>> cat.recording_view(rec["id"]).is_for(bert["recipient"])
 True
+
+A person who renewed her key holds several; any of them opens what was
+encrypted to it:
+
+>>> [r.id for r in cat.recordings_for(("age1" + "z" * 58, anna["recipient"]))] == [rec["id"]]
+True
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .database import CatalogueBase
 
@@ -50,8 +56,9 @@ class Recording:
     state: str
     retention_until: str | None
 
-    def is_for(self, recipient: str | None) -> bool:
-        return recipient is not None and recipient in self.recipients
+    def is_for(self, recipients: str | Iterable[str] | None) -> bool:
+        """True if it is encrypted to the key (or one of the keys) of a person."""
+        return any(r in self.recipients for r in _keys(recipients))
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,20 @@ RECIPIENT_MATCH = "instr(r.recipients, ?) > 0"
 
 def recipient_param(recipient: str) -> str:
     return json.dumps(recipient)
+
+
+def _keys(recipients: str | Iterable[str] | None) -> tuple[str, ...]:
+    """One person's keys: her current one, or all she holds (after renewing it)."""
+    if recipients is None:
+        return ()
+    return (recipients,) if isinstance(recipients, str) else tuple(recipients)
+
+
+def _recipient_where(recipients: str | Iterable[str] | None) -> tuple[str, tuple[str, ...]]:
+    keys = _keys(recipients)
+    if not keys:
+        return "0", ()
+    return "(" + " OR ".join([RECIPIENT_MATCH] * len(keys)) + ")", tuple(recipient_param(k) for k in keys)
 
 
 _RECORDING_SELECT = """
@@ -121,23 +142,24 @@ class ViewsMixin(CatalogueBase):
         return (r["teacher_id"], r["coach_id"]) if r else None
 
     # recordings -------------------------------------------------------------
-    def recordings_for(self, recipient: str) -> list[Recording]:
-        """Recordings whose recipients include ``recipient``, newest first."""
-        rows = self.query(_RECORDING_SELECT + f" WHERE {RECIPIENT_MATCH} ORDER BY r.started_at DESC",
-                          (recipient_param(recipient),))
+    def recordings_for(self, recipients: str | Iterable[str]) -> list[Recording]:
+        """Recordings encrypted to ``recipients`` (one key, or a person's keys), newest first."""
+        where, params = _recipient_where(recipients)
+        rows = self.query(_RECORDING_SELECT + f" WHERE {where} ORDER BY r.started_at DESC", params)
         return [_recording(r) for r in rows]
 
-    def library_rows(self, recipient: str) -> list[tuple]:
+    def library_rows(self, recipients: str | Iterable[str]) -> list[tuple]:
         """``(id, started_at, duration_s, state, retention_until, teacher_name, coach_name)``
-        for the recordings encrypted to ``recipient``, newest first (plain tuples: the
+        for the recordings encrypted to ``recipients``, newest first (plain tuples: the
         library page reads a thousand of them)."""
+        where, params = _recipient_where(recipients)
         cursor = self.db.conn.cursor()
         cursor.row_factory = None
         return cursor.execute(
             "SELECT r.id, r.started_at, r.duration_s, r.state, r.retention_until, t.name, c.name"
             " FROM recordings r LEFT JOIN people t ON t.id = r.teacher_id LEFT JOIN people c ON c.id = r.coach_id"
-            f" WHERE {RECIPIENT_MATCH} ORDER BY r.started_at DESC",
-            (recipient_param(recipient),),
+            f" WHERE {where} ORDER BY r.started_at DESC",
+            params,
         ).fetchall()
 
     def recording_view(self, recording_id: str) -> Recording | None:

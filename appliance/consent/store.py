@@ -17,6 +17,14 @@
 >>> consents.accept(anna["id"], bram["id"], bram_id)
 >>> consents.recipients(anna["id"], bram["id"]) == [anna["recipient"], bram["recipient"]]
 True
+
+When Anna renews her key, her old consent key signs the step, and the pair
+records to her new key without asking Bram again:
+
+>>> anna_new = age.generate_identity()
+>>> consents.renewals.record(anna["id"], anna_id, anna_new)
+>>> consents.recipients(anna["id"], bram["id"]) == [str(anna_new.recipient), bram["recipient"]]
+True
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import Any
 from appliance.catalogue.schema import ensure_tables
 from appliance.errors import KitError
 
+from .renewal import Renewals
 from .signing import consent_key, public_key_hex, verify
 
 STATEMENTS = [
@@ -71,6 +80,7 @@ def _statement(teacher: dict, coach: dict) -> str:
 class Consents:
     def __init__(self, catalogue: Any) -> None:
         self.catalogue = catalogue
+        self.renewals = Renewals(catalogue)
         ensure_tables(catalogue, ("consents",), STATEMENTS)
 
     def _people(self, teacher_id: str, coach_id: str) -> tuple[dict, dict]:
@@ -145,19 +155,21 @@ class Consents:
             signed_teacher, signed_coach = said["teacher"], said["coach"]
         except (ValueError, KeyError, TypeError):
             return PairState.BROKEN, "the confirmation is damaged: the teacher must confirm again", []
+        if not isinstance(signed_teacher, dict) or not isinstance(signed_coach, dict):
+            return PairState.BROKEN, "the confirmation is damaged: the teacher must confirm again", []
         for person, signed in ((teacher, signed_teacher), (coach, signed_coach)):
-            if (person["signing_key"], person["recipient"], person["id"]) != \
-                    (signed.get("key"), signed.get("recipient"), signed.get("id")):
+            # The keys signed for, or keys she renewed since with a step her old key signed.
+            if signed.get("id") != person["id"] or not self.renewals.reaches(person["id"], signed, person):
                 return PairState.BROKEN, (f"the key of {person['name']} changed since the confirmation: "
                                           f"{teacher['name']} must confirm again"), []
         message = row["statement"].encode()
-        if said.get("purpose") != PURPOSE or not verify(teacher["signing_key"], message, row["teacher_signature"]):
+        if said.get("purpose") != PURPOSE or not verify(signed_teacher.get("key"), message, row["teacher_signature"]):
             return PairState.BROKEN, f"the confirmation is not signed by {teacher['name']}", []
         if not row["coach_signature"]:
             return PairState.WAITING_FOR_COACH, f"coach {coach['name']} has not accepted {teacher['name']} yet", []
-        if not verify(coach["signing_key"], message, row["coach_signature"]):
+        if not verify(signed_coach.get("key"), message, row["coach_signature"]):
             return PairState.BROKEN, f"the acceptance is not signed by {coach['name']}", []
-        return PairState.CONFIRMED, "", [signed_teacher["recipient"], signed_coach["recipient"]]
+        return PairState.CONFIRMED, "", [teacher["recipient"], coach["recipient"]]
 
     def state(self, teacher_id: str, coach_id: str) -> PairState:
         return self._verified(teacher_id, coach_id)[0]

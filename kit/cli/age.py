@@ -261,10 +261,10 @@ def _identities(args: argparse.Namespace) -> list:
         except OSError as exc:
             raise KitError(f"cannot read identity file {path}: {exc.strerror}") from None
         if head.startswith(b"age-encryption.org/v1"):
-            from appliance.age.wrapped import unwrap_identity
+            from appliance.age.wrapped import unwrap_identities
 
             passphrase = _read_passphrase(args.passphrase_file, confirm=False)
-            identities.append(unwrap_identity(Path(path).read_bytes(), passphrase, args.max_work_factor))
+            identities += unwrap_identities(Path(path).read_bytes(), passphrase, args.max_work_factor)
         else:
             identities += read_identities(Path(path))
     return identities

@@ -95,7 +95,7 @@ def control(action: str) -> Any:
 @bp.get("/recordings")
 @web.person_required
 def recordings() -> Any:
-    return jsonify([recording_json(r) for r in web.catalogue().recordings_for(web.current_session().recipient)])
+    return jsonify([recording_json(r) for r in web.catalogue().recordings_for(web.current_session().recipients)])
 
 
 @bp.get("/recordings/<recording_id>")

@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from appliance import age
 from appliance.consent import Consents
+from appliance.errors import KitError
+from appliance.identities import held_keys
 from ui import known_device, web
 from ui.i18n import gettext as _, ngettext
 from ui.throttle import Refused
@@ -122,7 +124,7 @@ def try_unlock(person_id: str, passphrase: str) -> None:
     kit = current_app.config["KIT"]
     try:
         with current_app.extensions["kit_unlock_gate"].slot(priority=device is not None):
-            identity = age.unwrap_identity(path.read_bytes(), passphrase, max_work_factor=kit.unlock_max_work_factor)
+            held = age.unwrap_identities(path.read_bytes(), passphrase, max_work_factor=kit.unlock_max_work_factor)
     except GateBusy as busy:
         attempt.cancel()  # the passphrase was never tried
         raise UnlockRefused(429, _("The kit is opening another key right now."), retry_after_s=busy.retry_after_s)
@@ -136,7 +138,9 @@ def try_unlock(person_id: str, passphrase: str) -> None:
     except age.AgeError:
         attempt.cancel()
         raise UnlockRefused(500, _("Your key file on this kit is damaged. Restore it from your backup."))
-    if str(identity.recipient) != person.recipient:
+    try:
+        held = held_keys(held, {"recipient": person.recipient, "name": person.name})
+    except KitError:
         attempt.cancel()
         raise UnlockRefused(500, _("Your key file does not match your public key in the catalogue."))
     attempt.succeeded()
@@ -149,7 +153,7 @@ def try_unlock(person_id: str, passphrase: str) -> None:
     session.person_id = person.id
     session.person_name = person.name
     session.recipient = person.recipient
-    session.identity = identity
+    session.identities = tuple(held)
 
 
 @bp.post("/unlock")
@@ -202,15 +206,3 @@ def logout() -> Any:
     web.store().destroy(web.current_session().sid)
     g.session_ended = True
     return redirect(url_for("auth.unlock"))
-
-
-@bp.get("/key-backup")
-@web.person_required
-def key_backup() -> Any:
-    """The person's own passphrase-wrapped identity (as ``age -p`` wrote it), for safe keeping."""
-    from flask import send_file
-
-    session = web.current_session()
-    path = current_app.config["KIT_PATHS"].identity(session.person_id)
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=f"{session.person_name}-key.age", max_age=0)

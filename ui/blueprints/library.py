@@ -67,7 +67,7 @@ def format_duration(seconds: float) -> str:
 @bp.get("/library")
 @web.person_required
 def index() -> Any:
-    rows = web.catalogue().library_rows(web.current_session().recipient)
+    rows = web.catalogue().library_rows(web.current_session().recipients)
     today = datetime.now(timezone.utc).date()
     started = DateFormatter(g.locale)
     href = str(escape(url_for("player.page", recording_id="RECORDING_ID")))

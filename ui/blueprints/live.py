@@ -54,7 +54,7 @@ def live_status() -> dict[str, Any]:
         status["reason"] = _reason_words(status)
     rec_id = status.get("recording_id")
     rec = web.catalogue().recording_view(rec_id) if rec_id else None
-    status["watchable"] = bool(rec and rec.is_for(web.current_session().recipient))
+    status["watchable"] = bool(rec and rec.is_for(web.current_session().recipients))
     if rec_id and not status["watchable"]:
         status["recording_id"] = None  # someone else's lesson: not even its id
     return status

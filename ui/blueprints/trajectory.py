@@ -116,7 +116,7 @@ def index() -> Any:
     recordings = [
         {"rec": r, "started": format_started(r.started_at, g.locale), "duration": format_duration(r.duration_s),
          "retention": retention_info(r.retention_until, now), "mine": r.teacher_id == me.person_id}
-        for r in web.catalogue().recordings_for(me.recipient)
+        for r in web.catalogue().recordings_for(me.recipients)
     ]
     partners = [p for p in web.catalogue().person_views() if person and p.role != person.role]
     soon = sum(1 for r in recordings if r["retention"]["warn"])
@@ -335,7 +335,7 @@ def delete_recording(recording_id: str) -> Any:
 def my_audit() -> Any:
     """Every entry about recordings the unlocked person shares with a teacher or coach."""
     me = web.current_session()
-    pairs = {tuple(sorted(r.recipients)) for r in web.catalogue().recordings_for(me.recipient)}
+    pairs = {tuple(sorted(r.recipients)) for r in web.catalogue().recordings_for(me.recipients)}
     store = trajectories()
     pairs |= {tuple(sorted(store.recipients(t))) for t in store.list(me.person_id)}
     log_ = audit()

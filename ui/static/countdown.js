@@ -27,5 +27,5 @@ export function countDown(box, button, now = () => Date.now()) {
   tick();
 }
 
-const box = document.getElementById("unlock-wait");
-if (box) countDown(box, document.getElementById("unlock-button"));
+const box = document.querySelector("[data-wait-s]");
+if (box) countDown(box, document.getElementById(box.dataset.button || "unlock-button"));
