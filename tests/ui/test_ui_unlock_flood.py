@@ -1,7 +1,7 @@
 """A hostile hotspot cannot take the kit down: unlock floods and session floods, over real HTTPS.
 
 Every phone is its own loopback address (``ui_phone``). scrypt is the real
-one; a meter wrapped around ``appliance.age.unwrap_identity`` counts how
+one; a meter wrapped around ``appliance.age.unwrap_identities`` counts how
 many unwraps run at the same moment, and a negative control shows that it
 sees overlap when the gate is taken away.
 """
@@ -53,8 +53,8 @@ class UnwrapMeter:
 
 @pytest.fixture
 def meter(monkeypatch):
-    meter = UnwrapMeter(age.unwrap_identity)
-    monkeypatch.setattr(age, "unwrap_identity", meter)
+    meter = UnwrapMeter(age.unwrap_identities)
+    monkeypatch.setattr(age, "unwrap_identities", meter)
     return meter
 
 
@@ -114,8 +114,8 @@ def barrier_burst(count: int, action):
 
 def test_concurrent_wrong_unlocks_from_one_phone_run_one_scrypt(app, kit, monkeypatch):
     """Before: the throttle was checked, then scrypt ran, then the failure counted: six got a guess."""
-    meter = UnwrapMeter(age.unwrap_identity, extra_s=0.3)  # as slow as a Pi: the race window is real
-    monkeypatch.setattr(age, "unwrap_identity", meter)
+    meter = UnwrapMeter(age.unwrap_identities, extra_s=0.3)  # as slow as a Pi: the race window is real
+    monkeypatch.setattr(age, "unwrap_identities", meter)
     anna = kit.people["Anna"]["id"]
     with serve_listener(app) as (site, _listener):
         phones = [Phone(site, "127.0.0.31") for _ in range(16)]
@@ -131,8 +131,8 @@ def test_concurrent_wrong_unlocks_from_one_phone_run_one_scrypt(app, kit, monkey
 
 
 def test_one_unwrap_at_a_time_the_rest_told_when_to_retry(app, kit, monkeypatch):
-    meter = UnwrapMeter(age.unwrap_identity, extra_s=0.4)  # a Pi's scrypt is slower than this machine's
-    monkeypatch.setattr(age, "unwrap_identity", meter)
+    meter = UnwrapMeter(age.unwrap_identities, extra_s=0.4)  # a Pi's scrypt is slower than this machine's
+    monkeypatch.setattr(age, "unwrap_identities", meter)
     names = ["Anna", "Bram", "Cor"]
     with serve_listener(app) as (site, _listener):
         def burst(first_address: int):

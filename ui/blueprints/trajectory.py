@@ -350,6 +350,12 @@ def my_audit() -> Any:
 def audit_page(trajectory_id: str) -> Any:
     row = _mine(trajectory_id)
     store = trajectories()
-    entries = audit().entries(store.recipients(row), web.identities())
+    # The pair's entries sit under the keys they had then: a renewed key starts a new directory.
+    pairs = {tuple(sorted(store.recipients(row)))}
+    pairs |= {tuple(sorted(r.recipients)) for r in web.catalogue().recordings_for(web.current_session().recipients)
+              if (r.teacher_id, r.coach_id) == (row["teacher_id"], row["coach_id"])}
+    log_ = audit()
+    entries = sorted((e for pair in pairs for e in log_.entries(list(pair), web.identities())),
+                     key=lambda e: e.get("at") or "", reverse=True)
     names = {p.id: p.name for p in web.catalogue().person_views()}
-    return render_template("trajectory_audit.html", t=row, entries=list(reversed(entries)), names=names)
+    return render_template("trajectory_audit.html", t=row, entries=entries, names=names)
