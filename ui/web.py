@@ -82,7 +82,20 @@ def check_csrf() -> None:
     else:
         valid = not g.new_nonce and signer().verify(sent, "csrf", g.nonce)
     if not valid:
+        if wants_json() and session_ended():
+            abort(session_ended_response())
         abort(400, description=_("The form has expired or did not come from this kit. Reload the page and try again."))
+
+
+def session_ended() -> bool:
+    """The browser still names a session, but the kit has none unlocked for it
+    (locked from another device, idle past the timeout, the kit restarted)."""
+    return bool(request.cookies.get(SESSION_COOKIE)) and not current_session().unlocked
+
+
+def session_ended_response() -> Any:
+    """401 for the page's script: it unlocks in place and sends the request again."""
+    return json_error(401, _("Your session has ended: unlock again."), session_ended=True)
 
 
 def set_session_cookie(response: Any) -> Any:
@@ -120,6 +133,8 @@ def person_required(view: F) -> F:
         if session.role == "admin":
             abort(403, description=_("The admin account has no access to footage or annotations."))
         if not session.unlocked:
+            if wants_json() and session_ended():
+                abort(session_ended_response())
             if wants_json() or request.method != "GET":
                 abort(401, description=_("Unlock first."))
             return redirect(url_for("auth.unlock", next=request.path))

@@ -2,7 +2,9 @@
 // (PATCH one clip, PUT the lesson's texts) a moment after typing stops, when
 // a field is left and on its Save button, and says "Opgeslagen" beside it.
 // No reload, so an edit in one clip never wipes an unsaved edit in another.
-// Without script the forms still post as before.
+// Without script the forms still post as before. A save that finds the
+// session ended waits for the person to unlock in place (reunlock.js).
+import {csrfToken, sessionEnded, whenUnlocked} from "./reunlock.js";
 
 const DELAY_MS = 800;
 
@@ -43,7 +45,7 @@ async function reason(response) {
   }
 }
 
-function autosave(form, words, csrf) {
+function autosave(form, words) {
   const note = form.querySelector(".saved-note");
   const isClip = form.dataset.kind === "clip";
   let timer = null;
@@ -59,7 +61,12 @@ function autosave(form, words, csrf) {
   async function send(body) {
     try {
       const response = await fetch(form.dataset.api, {method: isClip ? "PATCH" : "PUT", credentials: "same-origin", keepalive: true,
-        headers: {"X-CSRF-Token": csrf, "Content-Type": "application/json"}, body});
+        headers: {"X-CSRF-Token": csrfToken(), "Content-Type": "application/json"}, body});
+      if (await sessionEnded(response)) {
+        say(words.sessionended, true);
+        await whenUnlocked();
+        return send(body);
+      }
       if (!response.ok) { say(words.failed + ": " + await reason(response), true); return; }
       const saved = await response.json();
       if (isClip) {
@@ -97,8 +104,7 @@ function autosave(form, words, csrf) {
 }
 
 const words = (document.getElementById("clip-words") || {dataset: {}}).dataset;
-const csrf = document.body.dataset.csrf;
-const savers = Array.from(document.querySelectorAll("form[data-autosave]")).map((f) => autosave(f, words, csrf));
+const savers = Array.from(document.querySelectorAll("form[data-autosave]")).map((f) => autosave(f, words));
 // Deleting a clip (its title and reflection with it) asks first.
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (e) => { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });

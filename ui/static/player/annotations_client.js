@@ -1,8 +1,11 @@
 // The recording's annotations API (/api/recordings/<id>/…): load the marks,
 // add codes and clips, delete them. Every call reports in the status line
-// and resolves; none rejects, so nothing is left unhandled.
+// and resolves; none rejects, so nothing is left unhandled. A call that
+// finds the session ended waits for the person to unlock in place and is
+// sent again (../reunlock.js).
+import {csrfToken, sessionEnded, whenUnlocked} from "../reunlock.js";
 
-export function createAnnotationsClient({api, csrf, status, words}) {
+export function createAnnotationsClient({api, status, words}) {
   function say(text) { if (status) status.textContent = text; }
 
   async function reason(response) {
@@ -17,10 +20,15 @@ export function createAnnotationsClient({api, csrf, status, words}) {
   // Resolves to the answer's JSON (null for 204), or undefined when it failed.
   async function send(method, path, body) {
     const options = {method, credentials: "same-origin",
-      headers: {"X-CSRF-Token": csrf, "Content-Type": "application/json"}};
+      headers: {"X-CSRF-Token": csrfToken(), "Content-Type": "application/json"}};
     if (body !== undefined) options.body = JSON.stringify(body);
     try {
       const response = await fetch(api + path, options);
+      if (await sessionEnded(response)) {
+        say(words.sessionended);
+        await whenUnlocked();
+        return send(method, path, body);
+      }
       if (!response.ok) { say(words.failed + ": " + await reason(response)); return undefined; }
       say(words.saved);
       return response.status === 204 ? null : await response.json();
@@ -34,6 +42,11 @@ export function createAnnotationsClient({api, csrf, status, words}) {
   async function load() {
     try {
       const response = await fetch(api + "/annotations", {credentials: "same-origin"});
+      if (await sessionEnded(response)) {
+        say(words.sessionended);
+        await whenUnlocked();
+        return load();
+      }
       if (!response.ok) throw new Error(await reason(response));
       return await response.json();
     } catch (error) {

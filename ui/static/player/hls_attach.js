@@ -1,5 +1,6 @@
 // Attach the recording's HLS playlist to the <video>: the browser's own HLS
 // where it has it, hls.js (loaded from the kit on demand) where it has not.
+import {whenUnlocked} from "../reunlock.js";
 import {playQuietly} from "./transport.js";
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
@@ -59,7 +60,17 @@ async function attachHlsJs(video, src, live, hlsUrl, onError, words) {
   if (!Hls || !Hls.isSupported()) { onError(words.nohls); return; }
   const hls = new Hls({enableWorker: true, lowLatencyMode: false, liveSyncDurationCount: 2, maxBufferLength: 20});
   video.dataset.engine = "hls.js";
-  hls.on(Hls.Events.ERROR, (_event, data) => {
+  let unlocking = false;
+  hls.on(Hls.Events.ERROR, async (_event, data) => {
+    // The session ended under the video: unlock in place, then load on from where it stopped.
+    if (data.response && data.response.code === 401) {
+      if (unlocking) return;
+      unlocking = true;
+      await whenUnlocked();
+      unlocking = false;
+      hls.startLoad(video.currentTime);
+      return;
+    }
     if (!data.fatal) return;
     video.dataset.error = data.type + ":" + data.details;
     onError(words.nohls + " (" + data.details + ")");

@@ -28,7 +28,7 @@ function start(root, video) {
 
   const transport = createTransport(video, {fps: parseFloat(root.dataset.fps) || 30,
     knownDuration: parseFloat(root.dataset.duration) || 0});
-  const client = api ? createAnnotationsClient({api, csrf: document.body.dataset.csrf, status, words}) : null;
+  const client = api ? createAnnotationsClient({api, status, words}) : null;
   let marks = {codes: [], clips: []};
   const timeline = createTimeline({video, transport, words, onDelete: remove});
 
