@@ -63,6 +63,18 @@ class KitPaths:
         return self.root / "audit"
 
     @property
+    def shares(self) -> Path:
+        return self.root / "shares"
+
+    def share(self, share_id: str) -> Path:
+        """A clip shared with an intervisie group: the clip, its document and the comments, all sealed.
+
+        >>> KitPaths("/d").share("s-1").as_posix()
+        '/d/shares/s-1'
+        """
+        return self.shares / share_id
+
+    @property
     def admin_password(self) -> Path:
         return self.root / "admin-password"
 

@@ -91,11 +91,11 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ui.blueprints import (admin, annotate, api, auth, consent, enrol, export, key, library, live, player, stats,
-                               sync, trajectory)
+    from ui.blueprints import (admin, annotate, api, auth, consent, enrol, export, intervisie, key, library, live,
+                               player, stats, sync, trajectory)
 
     for module in (auth, enrol, consent, key, library, player, live, annotate, stats, export, admin, api, sync,
-                   trajectory):
+                   trajectory, intervisie):
         app.register_blueprint(module.bp)
 
 

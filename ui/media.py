@@ -208,15 +208,3 @@ class ConcatView:
                 continue
             seg = open_segment(self.directory / segment_name(idx), self.identities)
             yield from stream_range(seg, lo - offset, hi - offset)
-
-
-def clip_parts(segments: Sequence[Segment], in_s: float, out_s: float) -> list[int]:
-    """Init plus the media segments overlapping ``[in_s, out_s)``.
-
-    >>> from appliance.catalogue.views import Segment
-    >>> segs = [Segment(i, (i - 1) * 2.0, 2.0, 1) for i in range(1, 6)]
-    >>> clip_parts(segs, 3.0, 5.0)
-    [0, 2, 3]
-    """
-    chosen = [s.idx for s in media_segments(segments) if s.start_s < out_s and s.start_s + s.duration_s > in_s]
-    return [0, *chosen]

@@ -10,14 +10,17 @@ audio samples in the same span (cut to the sample), and encodes them again
 frame be the in point itself rather than the keyframe before it, in every
 player (edit lists are ignored by some).
 
-Nothing here touches the disk: input and output are ``bytes``.
+Nothing here writes the disk: input and output are ``bytes``
+(:func:`recording_clip` reads the sealed segments it needs and decrypts them
+in memory).
 """
 
 from __future__ import annotations
 
 import io
 from fractions import Fraction
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import av
 
@@ -29,6 +32,44 @@ AUDIO_BITRATE = 128_000
 
 class ClipError(ValueError):
     """The footage holds nothing between the in and out point."""
+
+
+def clip_segments(segments: Sequence[Any], in_s: float, out_s: float) -> list[int]:
+    """Init (0) plus the media segments overlapping ``[in_s, out_s)``.
+
+    ``segments`` have ``idx``, ``start_s`` and ``duration_s`` (catalogue views).
+
+    >>> from appliance.catalogue.views import Segment
+    >>> segs = [Segment(i, (i - 1) * 2.0, 2.0, 1) for i in range(1, 6)]
+    >>> clip_segments(segs, 3.0, 5.0)
+    [0, 2, 3]
+    """
+    chosen = [s.idx for s in segments if s.idx > 0 and s.start_s < out_s and s.start_s + s.duration_s > in_s]
+    return [0, *chosen]
+
+
+def recording_clip(directory: Path, segments: Sequence[Any], identities: list[Any], in_s: float, out_s: float) -> bytes:
+    """The exact clip ``[in_s, out_s)`` of the recording sealed in ``directory``, as MP4 bytes.
+
+    Decrypts init and the overlapping segments into memory only; raises
+    ``ClipError`` when nothing lies in the range, ``age.AgeError`` when the
+    footage does not open with ``identities``.
+    """
+    from appliance.footage.store import open_segment, segment_name
+
+    parts = clip_segments(segments, in_s, out_s)
+    if len(parts) < 2:
+        raise ClipError("no footage between the in and out point")
+
+    def plain() -> Iterable[bytes]:
+        for idx in parts:
+            seg = open_segment(Path(directory) / segment_name(idx), identities)
+            try:
+                yield seg.read()
+            finally:
+                seg.close()
+
+    return cut(plain(), in_s, out_s)
 
 
 def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: float = 0.0) -> bytes:

@@ -151,7 +151,12 @@ class Retention:
         return receipt
 
     def _finish(self, recording_id: str) -> dict:
+        from appliance.intervisie.shares import Shares
+
+        # Its intervisie shares go first: a share never outlives its recording.
+        shared_files = Shares(self.catalogue, self.data_dir).shred_for_recording(recording_id)
         shredded = shred_tree(KitPaths(self.data_dir).recording(recording_id))
+        shredded.files += shared_files
         with self.catalogue.transaction() as db:
             receipt = self.catalogue.query_one(
                 "SELECT * FROM deletion_receipts WHERE recording_id = ?", (recording_id,))

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "kit.cli.record",
     "kit.cli.button",
     "kit.cli.trajectory",
+    "kit.cli.intervisie",
     "kit.cli.sync",
     "kit.cli.admin_password",
     "kit.cli.tls",

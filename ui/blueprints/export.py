@@ -14,7 +14,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 
 from appliance import age
 from ui import web
@@ -22,8 +22,8 @@ from ui.blueprints.annotate import load
 from ui.blueprints.player import recording_dir
 from appliance.coding.exports import csv_text, eaf, encrypt_stream, webvtt
 from ui.i18n import gettext as _
-from appliance.footage.clip import ClipError, cut
-from ui.media import RangeNotSatisfiable, clip_parts, concatenated, parse_range
+from appliance.footage.clip import ClipError, clip_segments, recording_clip
+from ui.media import RangeNotSatisfiable, parse_range
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
@@ -87,13 +87,11 @@ def _clip(rec: Any, clip_id: str) -> dict[str, Any]:
 
 def _exact_clip(rec: Any, clip: dict[str, Any]) -> bytes:
     """The clip as an MP4 cut exactly at its in and out point, built in memory."""
-    parts = clip_parts(web.catalogue().segment_views(rec.id), clip["in"], clip["out"])
-    if len(parts) < 2:
+    segments = web.catalogue().segment_views(rec.id)
+    if len(clip_segments(segments, clip["in"], clip["out"])) < 2:
         abort(404)
     try:
-        size, view = concatenated(recording_dir(rec.id), rec, parts, web.identities(),
-                                  current_app.extensions["kit_sizes"])
-        return cut(view.stream(0, size), float(clip["in"]), float(clip["out"]))
+        return recording_clip(recording_dir(rec.id), segments, web.identities(), float(clip["in"]), float(clip["out"]))
     except FileNotFoundError:
         abort(404)
     except (age.AgeError, ClipError):

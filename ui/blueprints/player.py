@@ -85,7 +85,11 @@ def media_segment(recording_id: str, idx: int) -> Any:
 
 
 def _serve_part(recording_id: str, idx: int, mimetype: str) -> Response:
-    path = recording_dir(recording_id) / segment_name(idx)
+    return serve_sealed(recording_dir(recording_id) / segment_name(idx), mimetype)
+
+
+def serve_sealed(path: Any, mimetype: str) -> Response:
+    """One sealed file, decrypted with the session's keys as it is read, with byte ranges."""
     if not path.is_file():
         abort(404)
     try:
@@ -141,4 +145,4 @@ def full(recording_id: str) -> Any:
     return serve_concatenated(rec, parts, name)
 
 
-__all__ = ["bp", "serve_concatenated", "ConcatView"]
+__all__ = ["bp", "serve_concatenated", "serve_sealed", "ConcatView"]
