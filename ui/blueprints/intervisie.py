@@ -96,7 +96,7 @@ def share(recording_id: str, clip_id: str) -> Any:
         abort(400, description=_("Choose one of your groups."))
     try:
         row = store.create(rec.id, rec.teacher_id, web.identities(), group_id, float(clip["in"]), float(clip["out"]),
-                           title=clip.get("title") or _(clip.get("kind", "pearl")),
+                           title=clip.get("title") or (_("Puzzle") if clip.get("kind") == "puzzle" else _("Pearl")),
                            question=request.form.get("question", ""))
     except NotYours:
         abort(403, description=_("Only the teacher who was filmed can share her footage."))
