@@ -29,7 +29,7 @@ define apt_ensure
 	fi
 endef
 
-.PHONY: run test bench image deps deps-system deps-python deps-ui deps-npm clean
+.PHONY: run test bench screenshots image deps deps-system deps-python deps-ui deps-npm clean
 
 deps: deps-system deps-python deps-ui
 
@@ -72,6 +72,10 @@ test: deps
 
 bench: deps
 	$(PY) -m bench
+
+# The review app's main pages at phone, iPad and laptop sizes (docs/screenshots/).
+screenshots: deps
+	$(PY) tests/ui/screenshots.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

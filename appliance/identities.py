@@ -138,3 +138,34 @@ def enrol_existing(data_dir: Path, catalogue: Catalogue, person: dict, passphras
                    (str(identity.recipient), public_key_hex(consent_key(identity)), catalogue.clock.now().wall_iso,
                     person["id"]))
     return catalogue.get_person(person["id"])
+
+
+def reenrol(data_dir: Path, catalogue: Catalogue, person_id: str, passphrase: str,
+            work_factor: int | None = None) -> dict:
+    """A person who lost her passphrase enrols again, in person at the kit's console (IT, as root).
+
+    She gets a new key; nothing she signed with the old one carries over: her
+    pairs stop verifying (the kit cannot record for them) until she confirms
+    her coach again and he accepts. Her old key file is kept beside the new
+    one (``<id>.replaced-<time>.age``): if the old passphrase turns up, her
+    old recordings open with it.
+    """
+    check_passphrase(passphrase)
+    person = catalogue.get_person(person_id)
+    if person is None:
+        raise KitError("no such person on this kit")
+    paths = KitPaths(data_dir)
+    old = paths.identity(person_id)
+    identity = age.generate_identity()
+    kwargs = {"work_factor": work_factor} if work_factor else {}
+    wrapped = age.wrap_identity(identity, passphrase, **kwargs)
+    stamp = catalogue.clock.now().wall_iso.replace(":", "").replace("-", "")
+    if old.exists():
+        os.replace(old, old.with_name(f"{person_id}.replaced-{stamp}.age"))
+    save_wrapped_identity(paths, person_id, wrapped)
+    with catalogue.transaction() as db:
+        db.execute("UPDATE people SET recipient = ?, signing_key = ?, enrolled_at = ? WHERE id = ?",
+                   (str(identity.recipient), public_key_hex(consent_key(identity)), catalogue.clock.now().wall_iso,
+                    person_id))
+        catalogue.emit("person.reenrolled", {"person_id": person_id, "role": person["role"]})
+    return catalogue.get_person(person_id)

@@ -47,6 +47,8 @@ class ReviewSession:
     identities: tuple[Any, ...] = field(default=(), repr=False)
     #: The client address that unlocked it (the per-address limit counts these).
     owner: str | None = None
+    #: Locked by the kit, not by her here (her key renewed from another device): the page unlocks in place.
+    ended_by_kit: bool = False
 
     @property
     def identity(self) -> Any:
@@ -162,6 +164,7 @@ class SessionStore:
                       if sid != keep and s.role == "person" and s.person_id == person_id]
             for session in others:
                 session.forget_key()
+                session.ended_by_kit = True
         return len(others)
 
     def forget_all(self) -> None:

@@ -56,6 +56,8 @@ def signer() -> Signer:
 
 def load_session() -> None:
     session = store().get(request.cookies.get(SESSION_COOKIE))
+    # A cookie for a session the kit no longer has: idle past the timeout, or the kit restarted.
+    g.session_gone = session is None and bool(request.cookies.get(SESSION_COOKIE))
     if session is None:
         session = _anonymous()
     g.kit_session = session
@@ -88,9 +90,9 @@ def check_csrf() -> None:
 
 
 def session_ended() -> bool:
-    """The browser still names a session, but the kit has none unlocked for it
-    (locked from another device, idle past the timeout, the kit restarted)."""
-    return bool(request.cookies.get(SESSION_COOKIE)) and not current_session().unlocked
+    """The kit ended the browser's session under it (idle past the timeout, a restart, or
+    locked from another device), as opposed to her pressing Vergrendelen here."""
+    return bool(g.get("session_gone")) or current_session().ended_by_kit
 
 
 def session_ended_response() -> Any:

@@ -12,9 +12,9 @@ Used by the recorder's tests and by anyone who wants to show that a data
 directory or a temp directory holds no plaintext footage.
 
 >>> import tempfile, pathlib
->>> d = pathlib.Path(tempfile.mkdtemp())
->>> _ = (d / "clip.mp4").write_bytes(b"\\x00\\x00\\x00\\x18ftypisom" + bytes(12))
->>> [h.kind for h in scan_for_plaintext_media([d])]
+>>> with tempfile.TemporaryDirectory() as d:
+...     _ = (pathlib.Path(d) / "clip.mp4").write_bytes(b"\\x00\\x00\\x00\\x18ftypisom" + bytes(12))
+...     [h.kind for h in scan_for_plaintext_media([d])]
 ['mp4:ftyp']
 """
 

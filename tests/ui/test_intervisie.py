@@ -62,8 +62,11 @@ def kit_cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.strip(), err.strip()
 
 
-def test_each_member_opens_the_share_with_age_and_nobody_else_can(group_kit, tmp_path, capsys):
+def test_each_member_opens_the_share_with_age_and_nobody_else_can(group_kit, tmp_path, capsys, monkeypatch):
     kit, data = group_kit, str(group_kit.data_dir)
+    temp = tmp_path / "tmp"  # the temp directory of the commands below (they run in this process)
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     code, group_id, _ = kit_cli(capsys, "group", "add", "Intervisie bovenbouw", "--member", "Anna", "--member", "Cor",
                                 "--member", "Dora", "--member", "Eva", "--data", data)
     assert code == 0 and group_id.startswith("g-")
@@ -105,7 +108,7 @@ def test_each_member_opens_the_share_with_age_and_nobody_else_can(group_kit, tmp
                            "--data", data)
     assert code == 0, err
     assert not (kit.data_dir / "shares" / share_id).exists()
-    assert scan_for_plaintext_media([kit.data_dir, Path(tempfile.gettempdir())]) == []
+    assert scan_for_plaintext_media([kit.data_dir, temp]) == []
 
 
 def _anna_shares(app, kit) -> tuple[object, str, str]:
@@ -165,6 +168,14 @@ def test_members_watch_and_reflect_and_everyone_else_gets_nothing(app, group_kit
     clip_id = anna.get(f"/api/recordings/{kit.own_recording}/annotations").get_json()["clips"][0]["id"]
     assert bram.get(f"/intervisie/share/{kit.own_recording}/{clip_id}").status_code == 403
     assert cor.get(f"/intervisie/share/{kit.own_recording}/{clip_id}").status_code == 404
+
+    # Anna cannot share to a group she is not in (Cor's own group with Dora and Eva).
+    catalogue = app.extensions["kit_catalogue"]
+    theirs = Shares(catalogue, kit.data_dir).groups.create(
+        "Zonder Anna", [catalogue.find_person("Dora")["id"], catalogue.find_person("Eva")["id"]],
+        created_by=kit.people["Cor"]["id"])
+    assert anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
+                     data={"csrf_token": csrf_of(anna), "group": theirs["id"]}).status_code == 403
 
     # Anna withdraws: every file goes, members get 404.
     assert anna.post(f"/shares/{share_id}/withdraw", data={"csrf_token": csrf_of(anna)}).status_code == 302

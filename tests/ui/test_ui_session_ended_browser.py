@@ -71,7 +71,9 @@ def test_a_code_pressed_after_the_session_ended_is_saved_after_unlocking_in_plac
     sync_api.expect(page.locator("#save-status")).to_have_text("Opgeslagen")
     sync_api.expect(page.locator("#marks li.mark-codes")).to_have_count(1)
 
-    # The same document, the same place in the video, and the code is on the kit.
+    # The same document, the same place in the video (the browser's own player may have met a 401
+    # for a segment meanwhile: it loads again from there), and the code is on the kit.
+    wait_js(page, "!document.getElementById('video').error && document.getElementById('video').readyState >= 2")
     assert page.evaluate("window.sameDocument") == "still here"
     assert abs(page.evaluate("document.getElementById('video').currentTime") - 6.5) < 0.2
     assert codes_on_the_kit(page, kit.own_recording) == 1

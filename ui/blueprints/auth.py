@@ -150,6 +150,7 @@ def try_unlock(person_id: str, passphrase: str) -> None:
     session = web.store().rotate(web.current_session())
     g.session_rotated = True
     session.role = "person"
+    session.ended_by_kit = False
     session.person_id = person.id
     session.person_name = person.name
     session.recipient = person.recipient

@@ -94,6 +94,8 @@ def share(recording_id: str, clip_id: str) -> Any:
     group_id = request.form.get("group", "")
     if store.groups.get(group_id) is None:
         abort(400, description=_("Choose one of your groups."))
+    if not store.groups.is_member(group_id, rec.teacher_id):
+        abort(403, description=_("Choose one of your groups."))
     try:
         row = store.create(rec.id, rec.teacher_id, web.identities(), group_id, float(clip["in"]), float(clip["out"]),
                            title=clip.get("title") or (_("Puzzle") if clip.get("kind") == "puzzle" else _("Pearl")),

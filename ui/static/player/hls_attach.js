@@ -37,9 +37,29 @@ function loadScript(url) {
   });
 }
 
+// True when the kit no longer has this page's session unlocked (a segment then
+// answers 401, which the browser's own player reports as a media error).
+async function sessionGone() {
+  if (!document.body.dataset.person) return false;
+  try {
+    const response = await fetch("/api/session", {credentials: "same-origin"});
+    return !(await response.json()).unlocked;
+  } catch (_offline) {
+    return false;
+  }
+}
+
 function attachNative(video, src, live) {
   video.dataset.engine = "native";
   video.src = src;
+  // The session ended under the video: unlock in place, then load again from the same place.
+  video.addEventListener("error", async () => {
+    const at = video.currentTime;
+    if (!(await sessionGone())) return;
+    await whenUnlocked();
+    video.addEventListener("loadedmetadata", () => { video.currentTime = at; }, {once: true});
+    video.src = src;
+  });
   if (!live) return;
   let attempts = 0;
   video.addEventListener("error", function retry() {
