@@ -95,7 +95,7 @@ FIELD_TYPES: dict[str, str] = {
     "opened_at": TEXT, "closed_at": TEXT, "at": TEXT, "deleted_at": TEXT, "method": TEXT,
     "disk_total_bytes": COUNT, "disk_free_bytes": COUNT, "temperature_c": NUMBER, "version": TEXT,
     "last_error": TEXT, "uptime_s": NUMBER, "recordings": COUNT, "opted_in": BOOL, "window_s": NUMBER,
-    "role": TEXT, "key": TEXT,
+    "role": TEXT, "key": TEXT, "group_id": ID,
 }
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
@@ -114,6 +114,9 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
     # The kit's certificate signing request (public by nature: a public key and
     # a signature), base64 DER without PEM markers; the server decides the name.
     "tls": {"csr"},
+    # Intervisie: that a share was made or withdrawn, and for which group (no title, names or text),
+    # only where the school's setting intervisie_counts allows it.
+    "intervisie": {"group_id"},
 }
 TLS_CSR = "tls.csr"
 MAX_CSR_CHARS = 4096
@@ -126,6 +129,8 @@ SETTINGS: dict[str, tuple[type, Any, Any]] = {
     "retention_days": (int, 1, 3650),
     "close_trajectory_after_days": (int, 1, 3650),
     "sync_period_s": (int, 60, 86400),
+    # Counts of intervisie shares made and withdrawn per group reach the school only where it asks.
+    "intervisie_counts": (bool, False, True),
 }
 SYNCED_SETTINGS = set(SETTINGS)
 RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")

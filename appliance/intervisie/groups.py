@@ -33,7 +33,8 @@ STATEMENTS = [
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         created_by TEXT,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'kit' CHECK (source IN ('kit', 'server'))
     )""",
     """CREATE TABLE IF NOT EXISTS intervisie_members (
         group_id TEXT NOT NULL REFERENCES intervisie_groups(id),
@@ -65,11 +66,47 @@ class Groups:
                 raise KitError("no such person on this kit")
         group_id = "g-" + secrets.token_hex(6)
         with self.catalogue.transaction() as db:
-            db.execute("INSERT INTO intervisie_groups VALUES (?, ?, ?, ?)",
+            db.execute("INSERT INTO intervisie_groups (id, name, created_by, created_at) VALUES (?, ?, ?, ?)",
                        (group_id, name, created_by, self.catalogue.clock.now().wall_iso))
             for person_id in members:
                 db.execute("INSERT INTO intervisie_members VALUES (?, ?)", (group_id, person_id))
         return self.get(group_id)
+
+    def publish(self, groups: list[dict]) -> int:
+        """The school server's groups (``gs-…`` ids) as it published them; returns how many changed.
+
+        Members the kit does not know are left out; a group with fewer than
+        two known members is not offered. Groups made on the kit are never
+        touched, and a server group that disappears goes (shares made with
+        it keep their recipients: membership never reaches into a share).
+        """
+        changed = 0
+        wanted = {}
+        for group in groups:
+            members = [m for m in dict.fromkeys(group["members"]) if self.catalogue.get_person(m) is not None]
+            if len(members) >= 2:
+                wanted[group["id"]] = (" ".join(group["name"].split())[:MAX_NAME], members[:MAX_MEMBERS])
+        with self.catalogue.transaction() as db:
+            current = {r["id"]: r for r in self.catalogue.query("SELECT * FROM intervisie_groups WHERE source = 'server'")}
+            for group_id in set(current) - set(wanted):
+                db.execute("DELETE FROM intervisie_members WHERE group_id = ?", (group_id,))
+                db.execute("DELETE FROM intervisie_groups WHERE id = ?", (group_id,))
+                changed += 1
+            for group_id, (name, members) in wanted.items():
+                existing = self.get(group_id)
+                if existing is not None and existing["source"] != "server":
+                    continue
+                had = [m["id"] for m in self.members(group_id)] if existing else None
+                if existing and existing["name"] == name and sorted(had) == sorted(members):
+                    continue
+                db.execute("INSERT INTO intervisie_groups (id, name, created_by, created_at, source) "
+                           "VALUES (?, ?, NULL, ?, 'server') ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                           (group_id, name, self.catalogue.clock.now().wall_iso))
+                db.execute("DELETE FROM intervisie_members WHERE group_id = ?", (group_id,))
+                for person_id in members:
+                    db.execute("INSERT INTO intervisie_members VALUES (?, ?)", (group_id, person_id))
+                changed += 1
+        return changed
 
     def get(self, group_id: str) -> dict | None:
         return self.catalogue.query_one("SELECT * FROM intervisie_groups WHERE id = ?", (group_id,))

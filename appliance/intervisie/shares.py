@@ -12,7 +12,9 @@ all to the same recipients. The catalogue row holds what is not personal
 (ids, the recipients' public keys, dates): who may see a share is who holds
 one of its keys, the rule recordings follow. Withdrawing shreds the
 directory and keeps the row as a receipt; deleting the recording (by hand
-or by the retention policy) shreds its shares with it.
+or by the retention policy) shreds its shares with it. Where the school's
+setting ``intervisie_counts`` is on, the outbox gets ``intervisie.shared``
+and ``intervisie.withdrawn`` with the group's id and nothing else.
 """
 
 from __future__ import annotations
@@ -125,6 +127,7 @@ class Shares:
                            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            (share_id, recording_id, teacher_id, group_id, json.dumps(recipients),
                             self.catalogue.clock.now().wall_iso))
+                self._count("intervisie.shared", group_id)
         except BaseException:
             shred_tree(directory)
             raise
@@ -139,9 +142,16 @@ class Shares:
             raise NotYours("only the teacher who shared it can withdraw it")
         shred_tree(self.paths.share(share_id))
         with self.catalogue.transaction() as db:
-            db.execute("UPDATE intervisie_shares SET withdrawn_at = COALESCE(withdrawn_at, ?) WHERE id = ?",
-                       (self.catalogue.clock.now().wall_iso, share_id))
+            done = db.execute("UPDATE intervisie_shares SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL",
+                              (self.catalogue.clock.now().wall_iso, share_id)).rowcount
+            if done:
+                self._count("intervisie.withdrawn", row["group_id"])
         return self.row(share_id)
+
+    def _count(self, kind: str, group_id: str) -> None:
+        """An outbox event the school can count, only if its setting asks for counts (no title, names, text)."""
+        if self.catalogue.get_setting("intervisie_counts", False) is True:
+            self.catalogue.emit(kind, {"group_id": group_id})
 
     def shred_for_recording(self, recording_id: str) -> int:
         """Every share of a recording that is being deleted; returns how many files went."""

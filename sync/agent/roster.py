@@ -6,7 +6,9 @@ allow-list with types and ranges. Only differences are written, so a sync
 with nothing new changes nothing (and queues no outbox event). A person who
 enrolled on this kit has her key pinned: a roster entry that would change
 her recipient or role is refused, kept for the Beheer page and reported to
-the server once (``person.key_refused``).
+the server once (``person.key_refused``). Intervisie groups the school
+publishes (``groups.json``) only say whom a teacher may choose: they never
+reach into a share already made, and never replace a group made on the kit.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import KitError
+from appliance.intervisie import Groups
 from sync.protocol import SETTINGS, setting_ok, valid_recipient
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -34,12 +37,14 @@ class Applied:
     people_updated: int = 0
     assignment_changed: bool = False
     settings_changed: list[str] = field(default_factory=list)
+    groups_changed: int = 0
     acked_through: int = 0
     skipped: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> int:
-        return self.people_added + self.people_updated + int(self.assignment_changed) + len(self.settings_changed)
+        return (self.people_added + self.people_updated + int(self.assignment_changed) + len(self.settings_changed)
+                + self.groups_changed)
 
 
 def _load(path: Path) -> Any:
@@ -92,10 +97,27 @@ def apply(catalogue, incoming: Path) -> Applied:
             if catalogue.get_setting(key) != value:
                 catalogue.set_setting(key, value)
                 result.settings_changed.append(key)
+    published = _load(incoming / "groups.json")
+    if published is not None:
+        groups = [g for g in published.get("groups", []) if _valid_group(g)] \
+            if isinstance(published.get("groups"), list) else []
+        result.skipped += [f"group {str(g.get('id') if isinstance(g, dict) else g)[:40]}"
+                           for g in (published.get("groups") or []) if not _valid_group(g)][:20]
+        result.groups_changed = Groups(catalogue).publish(groups)
     ack = _load(incoming / "ack.json")
     if ack and isinstance(ack.get("applied_through"), int) and not isinstance(ack["applied_through"], bool):
         result.acked_through = ack["applied_through"]
     return result
+
+
+_GROUP_ID_RE = re.compile(r"^gs-[a-z0-9]{1,32}$")
+
+
+def _valid_group(g: Any) -> bool:
+    return (isinstance(g, dict) and isinstance(g.get("id"), str) and _GROUP_ID_RE.match(g["id"]) is not None
+            and isinstance(g.get("name"), str) and 0 < len(g["name"].strip()) <= 80
+            and isinstance(g.get("members"), list) and len(g["members"]) <= 30
+            and all(isinstance(m, str) and _ID_RE.match(m) for m in g["members"]))
 
 
 def _apply_person(catalogue, person: dict, result: Applied) -> None:

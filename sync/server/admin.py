@@ -57,6 +57,33 @@ def assign(layout: Layout, kit_id: str, teacher_id: str, coach_id: str) -> None:
         conn.close()
 
 
+def add_group(layout: Layout, name: str, member_ids: list[str], group_id: str | None = None) -> str:
+    """An intervisie group for every kit (``kit-server group add``); returns its id (``gs-…``)."""
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise KitError("a group needs a name of at most 80 characters")
+    members = list(dict.fromkeys(member_ids))
+    if not 2 <= len(members) <= 30:
+        raise KitError("a group has between 2 and 30 members")
+    group_id = group_id or "gs-" + uuid.uuid4().hex[:12]
+    if not re.fullmatch(r"gs-[a-z0-9]{1,32}", group_id):
+        raise KitError(f"not a group id: {group_id!r}")
+    conn = _conn(layout)
+    try:
+        known = {r["id"] for r in conn.execute("SELECT id FROM people")}
+        unknown = [m for m in members if m not in known]
+        if unknown:
+            raise KitError(f"unknown person id(s): {', '.join(unknown)} (kit-server person first)")
+        conn.execute("INSERT INTO intervisie_groups (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
+                     "name = excluded.name", (group_id, name))
+        conn.execute("DELETE FROM intervisie_members WHERE group_id = ?", (group_id,))
+        conn.executemany("INSERT INTO intervisie_members (group_id, person_id) VALUES (?, ?)",
+                         [(group_id, m) for m in members])
+    finally:
+        conn.close()
+    return group_id
+
+
 def set_setting(layout: Layout, key: str, raw: str) -> None:
     spec = SETTINGS.get(key)
     if spec is None:

@@ -6,6 +6,7 @@
     kit-server publish                    roster, assignment, settings per kit
     kit-server run                        the coordinator's dashboard
     kit-server person|assign|setting|user the coordinator's edits
+    kit-server group add NAME --member ID intervisie groups for every kit
     kit-server ca|acme|tls                kit certificates (see sync.server.tls.cli)
 """
 
@@ -72,6 +73,11 @@ def cmd_person(args) -> int:
     return 0
 
 
+def cmd_group(args) -> int:
+    print(admin.add_group(_root(args), args.name, args.member, args.id))
+    return 0
+
+
 def cmd_assign(args) -> int:
     admin.assign(_root(args), args.kit_id, args.teacher_id, args.coach_id)
     return 0
@@ -129,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipient", required=True, help="age1… public key")
     p.add_argument("--id")
     p.set_defaults(func=cmd_person)
+
+    p = sub.add_parser("group", help="intervisie groups published to every kit")
+    gsub = p.add_subparsers(dest="group_command", required=True)
+    g = gsub.add_parser("add", help="a group: whom a teacher may choose to share a clip with (never footage)")
+    g.add_argument("name")
+    g.add_argument("--member", action="append", required=True, metavar="PERSON_ID")
+    g.add_argument("--id", help="to change an existing group (gs-…)")
+    g.set_defaults(func=cmd_group)
 
     p = sub.add_parser("assign", help="the teacher and coach a kit records for")
     p.add_argument("kit_id")

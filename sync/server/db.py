@@ -44,6 +44,11 @@ SCHEMA = [
         kit_id TEXT PRIMARY KEY REFERENCES kits(id), teacher_id TEXT NOT NULL REFERENCES people(id),
         coach_id TEXT NOT NULL REFERENCES people(id))""",
     """CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    # Intervisie groups the school publishes to every kit: whom a teacher may choose, never footage.
+    """CREATE TABLE IF NOT EXISTS intervisie_groups (id TEXT PRIMARY KEY, name TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS intervisie_members (
+        group_id TEXT NOT NULL REFERENCES intervisie_groups(id), person_id TEXT NOT NULL REFERENCES people(id),
+        PRIMARY KEY (group_id, person_id))""",
     """CREATE TABLE IF NOT EXISTS users (
         name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('coordinator','leader')),
         password_hash TEXT NOT NULL, language TEXT NOT NULL DEFAULT 'nl')""",

@@ -1,4 +1,4 @@
-"""Write each kit's read-only directory: roster, assignment, settings, ack, tls.
+"""Write each kit's read-only directory: roster, assignment, settings, groups, ack, tls.
 
 Files are only rewritten when their content changes (atomically, via a
 dot-name the kit's pull excludes), so a sync with nothing new transfers no
@@ -45,6 +45,11 @@ def publish(layout: Layout, kit_ids: list[str] | None = None, tls_lines: list[st
     try:
         people = [dict(r) for r in conn.execute("SELECT id, name, role, recipient FROM people ORDER BY id")]
         settings = {r["key"]: json.loads(r["value"]) for r in conn.execute("SELECT key, value FROM settings")}
+        members: dict[str, list[str]] = {}
+        for r in conn.execute("SELECT group_id, person_id FROM intervisie_members ORDER BY group_id, person_id"):
+            members.setdefault(r["group_id"], []).append(r["person_id"])
+        groups = [{"id": r["id"], "name": r["name"], "members": members.get(r["id"], [])}
+                  for r in conn.execute("SELECT id, name FROM intervisie_groups ORDER BY id")]
         ids = kit_ids or [r[0] for r in conn.execute("SELECT id FROM kits ORDER BY id")]
         for kit_id in ids:
             roster_dir = layout.roster(kit_id)
@@ -56,6 +61,7 @@ def publish(layout: Layout, kit_ids: list[str] | None = None, tls_lines: list[st
                 "assignment.json": {"version": 1, "teacher_id": row["teacher_id"] if row else None,
                                     "coach_id": row["coach_id"] if row else None},
                 "settings.json": {"version": 1, "settings": settings},
+                "groups.json": {"version": 1, "groups": groups},
             }
             for name, value in files.items():
                 if _write_if_changed(roster_dir / name, value):

@@ -212,3 +212,20 @@ def test_a_member_who_never_enrolled_stops_the_share_with_a_clear_message(app, g
     assert refused.status_code == 400
     assert "Fleur Rooster" in refused.get_data(as_text=True)
     assert not (kit.data_dir / "shares").exists() or not any((kit.data_dir / "shares").iterdir())
+
+
+def test_share_counts_leave_the_kit_only_where_the_school_asks_and_carry_only_the_group(app, group_kit):
+    kit = group_kit
+    catalogue = app.extensions["kit_catalogue"]
+    anna, group, share_id = _anna_shares(app, kit)
+    assert [e for e in catalogue.outbox() if e["kind"].startswith("intervisie.")] == []  # off by default
+    catalogue.set_setting("intervisie_counts", True)  # as the school's published setting does
+    clip_id = anna.get(f"/api/recordings/{kit.own_recording}/annotations").get_json()["clips"][0]["id"]
+    again = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
+                      data={"csrf_token": csrf_of(anna), "group": group, "question": "Tweede keer"})
+    assert again.status_code == 302
+    second = again.headers["Location"].rsplit("/", 1)[1]
+    anna.post(f"/shares/{second}/withdraw", data={"csrf_token": csrf_of(anna)})
+    events = [(e["kind"], e["payload"]) for e in catalogue.outbox() if e["kind"].startswith("intervisie.")]
+    assert events == [("intervisie.shared", {"group_id": group}), ("intervisie.withdrawn", {"group_id": group})]
+    assert share_id not in str(events) and "Tweede keer" not in str(events)

@@ -33,8 +33,15 @@ SCHOOL_SETTINGS = [
     (MAX_AGE_KEY, N_("Recordings are kept at most %(n)s days"), DEFAULT_MAX_DAYS),
     (AFTER_CLOSE_KEY, N_("Deleted %(n)s days after their trajectory closes"), DEFAULT_AFTER_CLOSE_DAYS),
     ("sync_period_s", N_("Syncs every %(n)s seconds while connected"), 900),
+    ("intervisie_counts", N_("Counts of intervisie shares per group go to the school: %(n)s"), False),
 ]
 assert {key for key, _label, _default in SCHOOL_SETTINGS} == set(SETTINGS)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return value
 
 
 @bp.get("/login")
@@ -85,7 +92,7 @@ def _page(message: str | None = None, error: str | None = None, status: int = 20
         "admin.html", people=cat.list_people(), assignment=assignment,
         consent_problem=consents.problem(assignment["teacher"]["id"], assignment["coach"]["id"]) if assignment else None,
         # Only what the school decides (published by the server), shown, never edited here.
-        school_settings=[(label, settings.get(key, default), key not in settings)
+        school_settings=[(label, _shown(settings.get(key, default)), key not in settings)
                          for key, label, default in SCHOOL_SETTINGS],
         invitations=Invitations(cat, current_app.config["DATA_DIR"]).pending(),
         refused_keys=cat.query("SELECT r.person_id, p.name, r.refused_at FROM refused_key_changes r"
