@@ -65,3 +65,30 @@ def test_share_counts_carry_only_the_group_id():
     assert protocol.filter_event("intervisie.withdrawn", {"group_id": "g-0123456789ab"}) == {"group_id": "g-0123456789ab"}
     for extra in ({"title": "Mooie vraag"}, {"teacher_id": "p-anna"}, {"question": "?"}):
         assert protocol.field_problem("intervisie.shared", {"group_id": "g-0123456789ab", **extra}) is not None
+
+
+def test_the_dashboard_shows_share_counts_per_group_and_nothing_else(layout):
+    from sync.server import ingest, kits
+    from sync.server.dashboard import create_app
+
+    kits.add_kit(layout, "kit-9", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3Xq1Lq9zYbqgq3yqSxq6gM9E0x5Kx0b1Hx3o4v3kDa")
+    for person_id in ("p-anna", "p-cor"):
+        admin.add_person(layout, person_id, "teacher", str(age.generate_identity().recipient), person_id)
+    school = admin.add_group(layout, "Intervisie onderbouw", ["p-anna", "p-cor"])
+    admin.add_user(layout, "leider", "leader", "a-long-enough-password")
+    events = [{"seq": i + 1, "kind": kind, "at": "2026-12-02T10:00:00Z", "data": {"group_id": group}}
+              for i, (kind, group) in enumerate([("intervisie.shared", school), ("intervisie.shared", school),
+                                                 ("intervisie.withdrawn", school),
+                                                 ("intervisie.shared", "g-0123456789ab")])]
+    (layout.inbox("kit-9") / protocol.batch_name(1, 4)).write_bytes(protocol.encode_batch(1, 4, events, "t"))
+    ingest.ingest(layout)
+    client = create_app(layout).test_client()
+    client.get("/login")
+    with client.session_transaction() as s:
+        csrf = s["csrf"]
+    client.post("/login", data={"name": "leider", "password": "a-long-enough-password", "csrf": csrf})
+    page = client.get("/progress").get_data(as_text=True)
+    table = page[page.index('id="intervisie"'):]
+    assert "<td>Intervisie onderbouw</td><td>kit-9</td><td>2</td><td>1</td>" in table
+    assert "<td>een groep leraren op de kit</td><td>kit-9</td><td>1</td><td>0</td>" in table
+    assert "g-0123456789ab" not in table

@@ -37,6 +37,24 @@ def audit_totals(conn: Any) -> dict[tuple[Any, Any], dict[str, int]]:
     return totals
 
 
+def intervisie_totals(conn: Any) -> list[dict[str, Any]]:
+    """Shares made and withdrawn per (kit, group), from the counts kits send where the school asked.
+
+    Only the group's id travels; a school group (``gs-…``) is named from the
+    server's own table, a group a teacher made on a kit stays anonymous.
+    """
+    names = {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM intervisie_groups")}
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in conn.execute(
+            "SELECT kit_id, kind, json_extract(data, '$.group_id') AS group_id, count(*) AS n FROM events "
+            "WHERE kind IN ('intervisie.shared', 'intervisie.withdrawn') GROUP BY kit_id, kind, group_id"):
+        key = (row["kit_id"], str(row["group_id"]))
+        entry = totals.setdefault(key, {"kit": row["kit_id"], "group": names.get(row["group_id"]),
+                                        "shared": 0, "withdrawn": 0})
+        entry["shared" if row["kind"] == "intervisie.shared" else "withdrawn"] += row["n"]
+    return sorted(totals.values(), key=lambda e: (e["group"] is None, e["group"] or "", e["kit"]))
+
+
 def register(app: Flask, conn: Callable[[], Any], login_required: Callable) -> None:
     @app.get("/progress")
     @login_required
@@ -57,7 +75,7 @@ def register(app: Flask, conn: Callable[[], Any], login_required: Callable) -> N
             pair["audit"] = counts
         rows = [dict(teacher=names.get(t, "—"), coach=names.get(k, "—"), **v)
                 for (t, k), v in sorted(pairs.items(), key=lambda i: (names.get(i[0][0], ""), names.get(i[0][1], "")))]
-        return render_template("progress.html", rows=rows)
+        return render_template("progress.html", rows=rows, intervisie=intervisie_totals(c))
 
     @app.get("/deletions")
     @login_required
