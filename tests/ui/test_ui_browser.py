@@ -234,10 +234,24 @@ def test_live_view_from_the_side_of_the_room(browser, live_app, kit):
         page.keyboard.press("n")
         assert page.evaluate("document.getElementById('video').playbackRate") == 1
         assert problems.unexpected() == []
+        # The lesson's own clock runs (not the player's position), with a red dot.
+        first = page.text_content("#live-elapsed")
+        page.wait_for_timeout(1300)
+        assert page.text_content("#live-elapsed") != first
+        assert page.evaluate("getComputedStyle(document.querySelector('.rec-dot')).color") == "rgb(221, 17, 17)"
+        # A bookmark without reloading: the same document, the live video goes on.
+        page.evaluate("window.sameDocument = 'still here'")
         page.click("#live-bookmark")
-        page.wait_for_selector("#live-stop")
+        sync_api.expect(page.locator("#live-note")).to_contain_text("Bladwijzer gezet op 0:")
+        assert page.evaluate("window.sameDocument") == "still here"
+        # Stopping asks first: "no" keeps recording, "yes" stops.
+        page.once("dialog", lambda dialog: dialog.dismiss())
         page.click("#live-stop")
-        assert page.get_attribute("#live-state", "data-state") == "idle"
+        page.wait_for_timeout(300)
+        assert page.get_attribute("#live-state", "data-state") == "recording"
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#live-stop")
+        page.wait_for_selector("#live-state[data-state=idle]")
         context.close()
     catalogue = live_app.extensions["kit_catalogue"]
     recording = next(r for r in catalogue.recordings_for(kit.people["Bram"]["recipient"])

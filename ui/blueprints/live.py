@@ -88,9 +88,9 @@ def act(action: str) -> dict[str, Any]:
         _current_own_recording()
         if action == "stop":
             ctl.stop_recording()
-        else:
-            ctl.bookmark()
-        return {"ok": True}
+            return {"ok": True}
+        marked = ctl.bookmark()
+        return {"ok": True, "offset_s": marked.get("offset_s") if isinstance(marked, dict) else None}
     except KitError as exc:
         abort(409, description=str(exc))
 
