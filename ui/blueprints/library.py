@@ -95,13 +95,30 @@ def index() -> Any:
         return retention_text[until]
 
     states = {state: str(escape(_(state))) for state in ("recording", "complete", "interrupted")}
-    items = [
-        f'<li class="rec state-{esc(state)}"><a href="{href.replace("RECORDING_ID", esc(rid))}">'
-        f'<span class="when">{esc(started(started_at))}</span>'
-        f'<span class="dur">{format_duration(duration_s or 0)}</span>'
-        f'<span class="people">{esc(teacher)} · {esc(coach)}</span>'
-        f'<span class="state">{states.get(state) or esc(state)}</span>'
-        f'{retention(until)}</a></li>'
-        for rid, started_at, duration_s, state, until, teacher, coach in rows
-    ]
+    me = web.current_session().person_id
+    token = str(escape(web.current_session().csrf_token))
+    delete_action = str(escape(url_for("trajectory.delete_recording", recording_id="RECORDING_ID")))
+    delete_word = str(escape(_("Delete")))
+
+    def delete_form(rid: str, when: str) -> str:
+        # Only the filmed teacher deletes, and the page asks first (confirm.js).
+        question = escape(_("Delete the recording of %(when)s for good? Its clips, codes and shares go too.",
+                            when=when))
+        return (f'<form method="post" action="{delete_action.replace("RECORDING_ID", esc(rid))}" class="rec-delete"'
+                f' data-confirm="{question}"><input type="hidden" name="csrf_token" value="{token}">'
+                f'<input type="hidden" name="confirm" value="yes"><input type="hidden" name="back" value="/library">'
+                f'<button type="submit" class="danger small">{delete_word}</button></form>')
+
+    items = []
+    for rid, started_at, duration_s, state, until, teacher, coach, teacher_id in rows:
+        when = started(started_at)
+        search = esc(f"{when} {teacher or ''} {coach or ''} {_(state)}".lower())
+        items.append(
+            f'<li class="rec state-{esc(state)}" data-search="{search}"><a href="{href.replace("RECORDING_ID", esc(rid))}">'
+            f'<span class="when">{esc(when)}</span>'
+            f'<span class="dur">{format_duration(duration_s or 0)}</span>'
+            f'<span class="people">{esc(teacher)} · {esc(coach)}</span>'
+            f'<span class="state">{states.get(state) or esc(state)}</span>'
+            f'{retention(until)}</a>'
+            f'{delete_form(rid, when) if teacher_id == me and state != "recording" else ""}</li>')
     return render_template("library.html", count=len(items), rows_html=Markup("\n".join(items)))

@@ -326,8 +326,8 @@ def delete_recording(recording_id: str) -> Any:
     except OSError as exc:  # the receipt stays pending; housekeeping finishes the deletion
         abort(503, description=_("Could not delete everything yet (%(why)s); the kit will finish it.",
                                  why=exc.strerror or exc))
-    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/trajectories")
-                    else url_for("trajectory.index"))
+    back = request.form.get("back", "")
+    return redirect(back if back == "/library" or back.startswith("/trajectories") else url_for("trajectory.index"))
 
 
 @bp.get("/audit")
