@@ -248,3 +248,17 @@ def test_idle_keys_are_swept_without_any_request(kit):
         _time.sleep(0.05)
     assert sessions.unlocked_count() == 0
     sessions.close()
+
+
+def test_beheer_shows_the_kits_health_in_dutch(live_app, kit):
+    import shutil
+
+    admin = live_app.test_client()
+    login_admin(admin)
+    page = admin.get("/admin/").get_data(as_text=True)
+    card = page[page.index('id="kit-health"'):]
+    free_gb = shutil.disk_usage(kit.data_dir).free / 1e9
+    shown = card[card.index("Opslag: ") + len("Opslag: "):card.index(" GB vrij")]
+    assert abs(float(shown.replace(".", "").replace(",", ".")) - free_gb) < 0.5  # Dutch decimal comma
+    assert "uur opnemen" in card and "Softwareversie" in card
+    assert "Temperatuur:" in card

@@ -21,7 +21,7 @@ from appliance.consent.invitations import Invitations
 from appliance.errors import KitError
 from appliance.retention.policy import AFTER_CLOSE_KEY, DEFAULT_AFTER_CLOSE_DAYS, DEFAULT_MAX_DAYS, MAX_AGE_KEY
 from sync.protocol import SETTINGS
-from ui import web
+from ui import kit_health, web
 from ui.blueprints.auth import wait_sentence
 from ui.i18n import N_, gettext as _
 from ui.throttle import Refused
@@ -97,7 +97,8 @@ def _page(message: str | None = None, error: str | None = None, status: int = 20
         invitations=Invitations(cat, current_app.config["DATA_DIR"]).pending(),
         refused_keys=cat.query("SELECT r.person_id, p.name, r.refused_at FROM refused_key_changes r"
                                " LEFT JOIN people p ON p.id = r.person_id ORDER BY r.refused_at DESC LIMIT 20"),
-        message=message, error=error, certificate=tls.status() if tls is not None else None, **extra), status
+        message=message, error=error, certificate=tls.status() if tls is not None else None,
+        health=kit_health.readings(), **extra), status
 
 
 @bp.get("/")
