@@ -25,10 +25,20 @@ def audit() -> AuditLog:
     return AuditLog(web.catalogue(), current_app.config["DATA_DIR"])
 
 
-def _audit(action: str, rec: Any) -> None:
+# What an export endpoint hands out, as the Logboek names it.
+EXPORTED = {"export.clip_mp4": "clip.mp4", "export.clip_age": "clip.mp4.age"}
+
+
+def _exported(endpoint: str) -> str | None:
+    if endpoint == "export.annotations":
+        return "annotations." + str((request.view_args or {}).get("fmt", ""))
+    return EXPORTED.get(endpoint)
+
+
+def _audit(action: str, rec: Any, detail: str | None = None) -> None:
     try:
         audit().record(action, web.current_session().person_id, rec.teacher_id, rec.coach_id,
-                       list(rec.recipients), rec.id)
+                       list(rec.recipients), rec.id, detail=detail)
     except Exception:  # the audit must never break playback; say so in the log
         log.exception("audit entry %s could not be written", action)
 
@@ -57,7 +67,7 @@ def _audit_request(response: Any) -> Any:
                 marks[key] = True
                 if len(marks) > 10_000:
                     marks.clear()
-                _audit(action, rec)
+                _audit(action, rec, _exported(endpoint) if action == "exported" else None)
     return response
 
 

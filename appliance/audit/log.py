@@ -62,10 +62,13 @@ class AuditLog:
         return self.root / pair_key(recipients)
 
     def record(self, action: str, person_id: str | None, teacher_id: str, coach_id: str,
-               recipients: list[str], recording_id: str | None = None) -> None:
+               recipients: list[str], recording_id: str | None = None, detail: str | None = None) -> None:
+        """``detail``: what was exported (``clip.mp4``, ``annotations.csv``, …), kept in the sealed entry only."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         entry = {"at": self._now(), "action": action, "person_id": person_id, "recording_id": recording_id}
+        if detail:
+            entry["detail"] = str(detail)[:40]
         directory = self.directory(recipients)
         directory.mkdir(parents=True, exist_ok=True)
         while True:

@@ -111,9 +111,14 @@ def test_audit_log_records_unlock_play_export_delete_encrypted(kit, walked, clie
     token = unlock(client, kit, "Anna")
     client.post(f"/trajectories/recordings/{baseline}/delete", data={"csrf_token": token, "confirm": "yes"})
     html = client.get(f"/trajectories/{t['id']}/audit?lang=en").get_data(as_text=True)
-    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>\s*<td>([^<]*)</td>", html)
-    assert rows[::-1] == [("Bram", "unlocked"), ("Bram", "played"), ("Bram", "exported"),
-                          ("Anna", "unlocked"), ("Anna", "deleted")]
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>\s*<td>([^<]*?)\s*(?:<small>\(([^<]*)\)</small>)?</td>"
+                      r"\s*<td>([^<]*)</td>", html)
+    assert [(who, what) for who, what, _detail, _lesson in rows[::-1]] == [
+        ("Bram", "unlocked"), ("Bram", "played"), ("Bram", "exported"), ("Anna", "unlocked"), ("Anna", "deleted")]
+    exported = next(r for r in rows if r[1] == "exported")
+    assert exported[2] == "codes as CSV"  # what was exported, not only that something was
+    assert exported[3] == "a deleted recording"  # the lesson by its date while it exists; it is gone now
+    assert "<th>When</th><th>Who</th><th>What</th><th>Lesson</th>" in html
     audit_files = list((kit.data_dir / "audit").rglob("*.age"))
     assert len(audit_files) == 5
     assert all(b"Bram" not in p.read_bytes() and baseline.encode() not in p.read_bytes() for p in audit_files)
@@ -211,7 +216,8 @@ def test_my_audit_log_covers_recordings_outside_a_trajectory(kit, client):
     client.post("/logout", data={"csrf_token": token})
     unlock(client, kit, "Cor")
     html = client.get("/trajectories/audit?lang=en").get_data(as_text=True)
-    assert html.count("<tr>") == 3 and "played" in html and "Bram" in html  # Bram unlocked + played, Cor unlocked
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert body.count("<tr>") == 3 and "played" in body and "Bram" in body  # Bram unlocked + played, Cor unlocked
     client.post("/logout", data={"csrf_token": csrf(client)})
     unlock(client, kit, "Anna")
     assert "<tr>" not in client.get("/trajectories/audit").get_data(as_text=True)  # not Anna's recording

@@ -26,7 +26,7 @@ from appliance.trajectory import METHODS, Trajectories
 from appliance.trajectory.states import DEFAULT_RECORDINGS, MAX_RECORDINGS, MIN_RECORDINGS, advance, InvalidTransition
 from appliance.trajectory.store import position
 from ui import web
-from ui.blueprints.library import format_duration, format_started
+from ui.blueprints.library import DateFormatter, format_duration, format_started
 from ui.i18n import gettext as _
 
 log = logging.getLogger("kit.ui.trajectory")
@@ -342,7 +342,13 @@ def my_audit() -> Any:
     entries = sorted((e for pair in pairs for e in log_.entries(list(pair), web.identities())),
                      key=lambda e: e.get("at") or "", reverse=True)
     names = {p.id: p.name for p in web.catalogue().person_views()}
-    return render_template("trajectory_audit.html", t=None, entries=entries, names=names)
+    return render_template("trajectory_audit.html", t=None, entries=entries, names=names, lessons=_lessons())
+
+
+def _lessons() -> dict[str, str]:
+    """The date of each recording the person can open, to name it in the Logboek."""
+    started = DateFormatter(g.locale)
+    return {r.id: started(r.started_at) for r in web.catalogue().recordings_for(web.current_session().recipients)}
 
 
 @bp.get("/<trajectory_id>/audit")
@@ -358,4 +364,4 @@ def audit_page(trajectory_id: str) -> Any:
     entries = sorted((e for pair in pairs for e in log_.entries(list(pair), web.identities())),
                      key=lambda e: e.get("at") or "", reverse=True)
     names = {p.id: p.name for p in web.catalogue().person_views()}
-    return render_template("trajectory_audit.html", t=row, entries=entries, names=names)
+    return render_template("trajectory_audit.html", t=row, entries=entries, names=names, lessons=_lessons())
