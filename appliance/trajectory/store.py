@@ -295,6 +295,29 @@ class Trajectories:
         self.update_private(trajectory_id, identities, apply)
         return point
 
+    def change_action_point(self, trajectory_id: str, step: int, identities: list[Any], point_id: str,
+                            text: str | None) -> None:
+        """Edit an action point's text, or delete it (``text=None``); KitError if there is none such."""
+        row = self.require(trajectory_id)
+        self._check_meeting(row, step)
+        if text is not None:
+            text = _text(text, "an action point").strip()
+            if not text:
+                raise KitError("an action point needs some text")
+
+        def apply(doc: dict[str, Any]) -> None:
+            points = doc["meetings"].get(str(step), {}).get("action_points", [])
+            found = [p for p in points if p.get("id") == point_id]
+            if not found:
+                raise KitError("no such action point")
+            if text is None:
+                points.remove(found[0])
+            else:
+                found[0]["text"] = text
+                found[0]["changed_at"] = self._now()
+
+        self.update_private(trajectory_id, identities, apply)
+
     def confirm_checklist(self, trajectory_id: str, identities: list[Any], class_label: str,
                           note: str = "") -> str:
         """The teacher confirms the before-recording checklist for a class.

@@ -149,6 +149,21 @@ def test_meeting_and_action_points_through_forms(kit, walked, client):
     assert client.post(f"/trajectories/{t['id']}/meetings/1/actions",
                        data={"csrf_token": token, "text": "x" * 6000}).status_code == 400
 
+    # Editing and deleting an action point, by either of the two; nobody else, and no point that is not there.
+    point = doc["meetings"]["1"]["action_points"][0]["id"]
+    path = f"/trajectories/{t['id']}/meetings/1/actions/{point}"
+    assert client.post(path, data={"csrf_token": token, "text": "actie-bewerkt-78"}).status_code == 302
+    assert "actie-bewerkt-78" in client.get(f"/trajectories/{t['id']}/meetings/1").get_data(as_text=True)
+    assert client.post(path, data={"csrf_token": token, "text": "   "}).status_code == 400
+    assert client.post(path.replace(point, "a-bestaatniet"), data={"csrf_token": token, "text": "x"}).status_code == 400
+    client.post("/logout", data={"csrf_token": token})
+    cor_token = unlock(client, kit, "Cor")
+    assert client.post(path, data={"csrf_token": cor_token, "delete": "yes"}).status_code == 404
+    client.post("/logout", data={"csrf_token": cor_token})
+    anna_token = unlock(client, kit, "Anna")
+    assert client.post(path, data={"csrf_token": anna_token, "delete": "yes"}).status_code == 302
+    assert trajectories.private(t["id"], [kit.identity("Anna")])["meetings"]["1"]["action_points"] == []
+
 
 def test_full_disk_while_saving_an_action_point_loses_nothing(kit, walked, client, monkeypatch):
     t, _ = walked

@@ -310,6 +310,17 @@ def add_action(trajectory_id: str, step: int) -> Any:
     return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step) + "#actions")
 
 
+@bp.post("/<trajectory_id>/meetings/<int:step>/actions/<point_id>")
+@web.person_required
+def change_action(trajectory_id: str, step: int, point_id: str) -> Any:
+    """Save an edited action point, or delete it (the form's "delete" button)."""
+    _mine(trajectory_id)
+    text = None if request.form.get("delete") == "yes" else request.form.get("text", "")
+    with _saving():
+        trajectories().change_action_point(trajectory_id, step, web.identities(), point_id[:64], text)
+    return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step) + "#actions")
+
+
 @bp.post("/recordings/<recording_id>/delete")
 @web.person_required
 def delete_recording(recording_id: str) -> Any:
