@@ -38,10 +38,18 @@ class AnnotationError(ValueError):
     """A change that does not fit the document (shown to the user as-is)."""
 
 
+#: What names a lesson (personal: only in this sealed document, never synced), at most 200 characters each.
+LESSON_FIELDS = ("title", "class", "subject")
+MAX_LESSON_FIELD = 200
+
+
 def empty_document(recording_id: str) -> dict[str, Any]:
     return {
         "version": 1,
         "recording_id": recording_id,
+        "title": "",
+        "class": "",
+        "subject": "",
         "learning_question": "",
         "notes": "",
         "codes": [],
@@ -143,6 +151,8 @@ def validate_document(doc: Any, recording_id: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("recording_id") != recording_id:
         raise AnnotationError("the annotations belong to another recording")
     out = empty_document(recording_id)
+    for key in LESSON_FIELDS:
+        out[key] = _text(doc.get(key), key)[:MAX_LESSON_FIELD]
     out["learning_question"] = _text(doc.get("learning_question"), "learning question")
     out["notes"] = _text(doc.get("notes"), "notes")
     out["updated_at"] = doc.get("updated_at")

@@ -1,13 +1,16 @@
-"""A person renews her key: her old key vouches for the new one.
+"""A person renews her key: her old and new keys both sign the step.
 
 When a person suspects her passphrase is known (or just wants a new one),
 she renews her key on the kit, unlocked with the old one. Her recordings
 from then on are encrypted to the new key; the old key stays in her key
 file for the old recordings. The consents she and her coach signed name her
-old keys, so the old consent key signs a *renewal*: "my key on this kit is
-now this one". The recorder follows such signed steps from the keys a
-consent names to the keys pinned now; a pinned key that no signed chain
-reaches stays unrecordable, whoever wrote the row.
+old keys, so the renewal is a signed step: the old consent key says "my key
+on this kit is now this one" and the new one signs the same statement. The
+recorder follows such steps from the keys a consent names to the keys
+pinned now. Since every step carries both signatures, a chain ends in a
+step her pinned key signed itself: nobody who can only write rows (and
+holds none of her keys) can start a chain from a key of his own, and a
+pinned key that no such chain reaches stays unrecordable.
 
 >>> import tempfile, pathlib
 >>> from appliance import age
@@ -23,17 +26,32 @@ True
 >>> renewals.reaches(anna["id"], {"recipient": str(old.recipient), "key": anna["signing_key"]}, now)
 True
 
-A step nobody signed with the old key leads nowhere:
+A step her old key did not sign leads nowhere:
 
 >>> thief = age.generate_identity()
 >>> with cat.transaction() as db:
 ...     _ = db.execute("UPDATE people SET recipient = ?, signing_key = ? WHERE id = ?",
 ...                    (str(thief.recipient), public_key_hex(consent_key(thief)), anna["id"]))
-...     _ = db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?)", (anna["id"],
+...     _ = db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (anna["id"],
 ...                    now["recipient"], now["signing_key"], str(thief.recipient),
-...                    public_key_hex(consent_key(thief)), "00" * 64, "2026-01-01T00:00:00Z"))
+...                    public_key_hex(consent_key(thief)), "00" * 64, "00" * 64, "2026-01-01T00:00:00Z"))
 >>> renewals.reaches(anna["id"], {"recipient": str(old.recipient), "key": anna["signing_key"]},
 ...                  cat.get_person(anna["id"]))
+False
+
+Nor does a chain that starts from a key someone made up and signed with it,
+ending at her pinned key: that step needs her pinned key's signature too.
+
+>>> made_up = age.generate_identity()
+>>> keys = lambda i: {"recipient": str(i.recipient), "key": public_key_hex(consent_key(i))}
+>>> step = _statement(anna["id"], keys(made_up), now_keys := {"recipient": now["recipient"], "key": now["signing_key"]})
+>>> with cat.transaction() as db:
+...     _ = db.execute("UPDATE people SET recipient = ?, signing_key = ? WHERE id = ?",
+...                    (now["recipient"], now["signing_key"], anna["id"]))
+...     _ = db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (anna["id"],
+...                    str(made_up.recipient), keys(made_up)["key"], now["recipient"], now["signing_key"],
+...                    consent_key(made_up).sign(step).hex(), consent_key(made_up).sign(step).hex(), "2026"))
+>>> renewals.reaches(anna["id"], keys(made_up), cat.get_person(anna["id"]))
 False
 """
 
@@ -57,6 +75,7 @@ STATEMENTS = [
         new_recipient TEXT NOT NULL,
         new_key TEXT NOT NULL,
         signature TEXT NOT NULL,
+        new_signature TEXT NOT NULL,
         renewed_at TEXT NOT NULL,
         PRIMARY KEY (person_id, old_key)
     )""",
@@ -95,11 +114,16 @@ class Renewals:
             raise KitError("only a person enrolled on this kit can renew her key")
         if (person["recipient"], person["signing_key"]) != (old["recipient"], old["key"]):
             raise KitError(f"this key is not {person['name']}'s")
-        signature = consent_key(old_identity).sign(_statement(person_id, old, new)).hex()
+        statement = _statement(person_id, old, new)
+        # Both ends sign: the old key says "my key is now this one", the new key "I was that one".
+        # A chain the recorder follows therefore ends in a step her pinned key signed itself.
+        signature = consent_key(old_identity).sign(statement).hex()
+        new_signature = consent_key(new_identity).sign(statement).hex()
         with self.catalogue.transaction() as db:
-            db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO key_renewals (person_id, old_recipient, old_key, new_recipient, new_key, "
+                       "signature, new_signature, renewed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (person_id, old["recipient"], old["key"], new["recipient"], new["key"], signature,
-                        self.catalogue.clock.now().wall_iso))
+                        new_signature, self.catalogue.clock.now().wall_iso))
             changed = db.execute("UPDATE people SET recipient = ?, signing_key = ? WHERE id = ? AND signing_key = ?",
                                  (new["recipient"], new["key"], person_id, old["key"])).rowcount
             if changed != 1:  # renewed meanwhile from another device: this one is void
@@ -118,7 +142,9 @@ class Renewals:
             if row is None:
                 return False
             new = {"recipient": row["new_recipient"], "key": row["new_key"]}
-            if not verify(at["key"], _statement(person_id, at, new), row["signature"]):
+            statement = _statement(person_id, at, new)
+            if not (verify(at["key"], statement, row["signature"])
+                    and verify(new["key"], statement, row["new_signature"])):
                 return False
             at = new
         return False

@@ -11,6 +11,6 @@ recording.
 """
 
 from .groups import Groups
-from .shares import NotEnrolled, NotYours, Shares
+from .shares import Changed, NotEnrolled, NotYours, Shares
 
-__all__ = ["Groups", "NotEnrolled", "NotYours", "Shares"]
+__all__ = ["Changed", "Groups", "NotEnrolled", "NotYours", "Shares"]

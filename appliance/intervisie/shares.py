@@ -51,6 +51,8 @@ STATEMENTS = [
 SHARE_ID_RE = re.compile(r"^s-[0-9a-f]{12}$")
 MAX_TEXT = 2000
 MAX_COMMENTS = 500
+#: A share is a fragment, not the lesson: cutting re-encodes it in memory on a small machine.
+MAX_CLIP_S = 600
 _COMMENT_RE = re.compile(r"^(\d{8})\.json\.age$")
 CLIP = "clip.mp4.age"
 DOCUMENT = "share.json.age"
@@ -58,6 +60,10 @@ DOCUMENT = "share.json.age"
 
 class NotYours(KitError):
     """Only the filmed teacher shares or withdraws her footage."""
+
+
+class Changed(KitError):
+    """The group or the clip changed since the teacher saw them: nothing was shared."""
 
 
 class NotEnrolled(KitError):
@@ -95,8 +101,15 @@ class Shares:
         return people
 
     def create(self, recording_id: str, teacher_id: str, identities: list[Any], group_id: str,
-               in_s: float, out_s: float, *, title: str = "", question: str = "") -> dict:
-        """Cut ``[in_s, out_s)`` of the recording and share it with the group; returns the share row."""
+               in_s: float, out_s: float, *, title: str = "", question: str = "",
+               expect_members: Iterable[str] | None = None) -> dict:
+        """Cut ``[in_s, out_s)`` of the recording and share it with the group; returns the share row.
+
+        ``expect_members``: the member ids the teacher was shown; if the group
+        changed since (a sync landed meanwhile), ``Changed`` and nothing is shared.
+        """
+        if not 0 < float(out_s) - float(in_s) <= MAX_CLIP_S:
+            raise KitError(f"a shared clip is between 0 and {MAX_CLIP_S // 60} minutes long")
         rec = self.catalogue.get_recording(recording_id)
         if rec is None:
             raise KitError("no such recording")
@@ -106,6 +119,8 @@ class Shares:
             raise NotYours("she can share only with a group she is a member of")
         if rec["state"] == "recording":
             raise KitError("the recording is still running")
+        if expect_members is not None and sorted(expect_members) != self.member_ids(group_id):
+            raise Changed("the group's members changed since the page was opened")
         people = self.recipients_for(teacher_id, group_id)
         recipients = [p["recipient"] for p in people]
         clip = recording_clip(self.paths.recording(recording_id), self.catalogue.segment_views(recording_id),
@@ -123,6 +138,9 @@ class Shares:
                 "members": [p["name"] for p in people],
             }, recipients)
             with self.catalogue.transaction() as db:
+                # Deleted (by her or the retention policy) while the clip was cut: no share may outlive it.
+                if db.execute("SELECT 1 FROM recordings WHERE id = ?", (recording_id,)).fetchone() is None:
+                    raise KitError("the recording was deleted meanwhile")
                 db.execute("INSERT INTO intervisie_shares (id, recording_id, teacher_id, group_id, recipients, "
                            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            (share_id, recording_id, teacher_id, group_id, json.dumps(recipients),
@@ -132,6 +150,9 @@ class Shares:
             shred_tree(directory)
             raise
         return self.row(share_id)
+
+    def member_ids(self, group_id: str) -> list[str]:
+        return sorted(m["id"] for m in self.groups.members(group_id))
 
     def withdraw(self, share_id: str, teacher_id: str) -> dict:
         """Shred every file of the share; the row stays as the receipt."""

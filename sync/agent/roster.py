@@ -99,11 +99,13 @@ def apply(catalogue, incoming: Path) -> Applied:
                 result.settings_changed.append(key)
     published = _load(incoming / "groups.json")
     if published is not None:
-        groups = [g for g in published.get("groups", []) if _valid_group(g)] \
-            if isinstance(published.get("groups"), list) else []
-        result.skipped += [f"group {str(g.get('id') if isinstance(g, dict) else g)[:40]}"
-                           for g in (published.get("groups") or []) if not _valid_group(g)][:20]
-        result.groups_changed = Groups(catalogue).publish(groups)
+        offered = published.get("groups")
+        if isinstance(offered, list):
+            result.skipped += [f"group {str(g.get('id') if isinstance(g, dict) else g)[:40]}"
+                               for g in offered if not _valid_group(g)][:20]
+            result.groups_changed = Groups(catalogue).publish([g for g in offered if _valid_group(g)])
+        else:  # a broken file changes nothing: the groups stay as they were
+            result.skipped.append("groups.json: groups is not a list")
     ack = _load(incoming / "ack.json")
     if ack and isinstance(ack.get("applied_through"), int) and not isinstance(ack["applied_through"], bool):
         result.acked_through = ack["applied_through"]

@@ -48,6 +48,12 @@ def test_a_published_group_reaches_the_kit_and_goes_when_the_server_drops_it(mak
     assert [m["id"] for m in groups.members(own["id"])] == ["p-anna", "p-cor"]
     assert groups.get(group_id) is not None
 
+    # A file whose groups are not a list changes nothing, and the sync goes on.
+    (roster / "groups.json").write_text(json.dumps({"version": 1, "groups": 5}))
+    result = sync_once(kit.data_dir, kit.catalogue, base_delay=0.01)
+    assert "groups.json: groups is not a list" in result.roster.skipped
+    assert groups.get(group_id) is not None and groups.get(own["id"]) is not None
+
     # The server drops its group: it goes from the kit; the kit's own group stays.
     conn = __import__("sqlite3").connect(layout.db)
     conn.execute("DELETE FROM intervisie_members WHERE group_id = ?", (group_id,))

@@ -49,8 +49,9 @@ def _prepare(kit) -> dict[str, str]:
     from appliance.intervisie import Shares
 
     group = Shares(app.extensions["kit_catalogue"], kit.data_dir).groups.find("Kijkgroep")["id"]
-    shared = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
-                       data={"csrf_token": csrf_of(anna), "group": group, "question": "Wat zien jullie hier?"})
+    from test_intervisie import share_from_the_form
+
+    shared = share_from_the_form(anna, kit, clip_id, group, "Wat zien jullie hier?")
     return {"clip": clip_id, "share": shared.headers["Location"].rsplit("/", 1)[1]}
 
 

@@ -10,6 +10,7 @@ of the share; the data and temp directories hold no plaintext media.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from appliance import age
 from appliance.catalogue import Catalogue
+from appliance.errors import KitError
 from appliance.footage.plaintext_scan import scan_for_plaintext_media
 from appliance.identities import create_person
 from appliance.intervisie import Shares
@@ -111,6 +113,14 @@ def test_each_member_opens_the_share_with_age_and_nobody_else_can(group_kit, tmp
     assert scan_for_plaintext_media([kit.data_dir, temp]) == []
 
 
+def share_from_the_form(client, kit, clip_id: str, group: str, question: str = ""):
+    """Open the share form and send it as a browser does: with the members and span it showed."""
+    form = client.get(f"/intervisie/share/{kit.own_recording}/{clip_id}").get_data(as_text=True)
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    return client.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
+                       data={**hidden, "csrf_token": csrf_of(client), "group": group, "question": question})
+
+
 def _anna_shares(app, kit) -> tuple[object, str, str]:
     """Anna, in the review app: a clip, a group with Cor and Dora, the share. Returns (client, group, share)."""
     anna = app.test_client()
@@ -127,8 +137,7 @@ def _anna_shares(app, kit) -> tuple[object, str, str]:
     form = anna.get(f"/intervisie/share/{kit.own_recording}/{clip_id}").get_data(as_text=True)
     assert "Kijkgroep" in form and "Cor" in form and "Dora" in form and "Bram" not in form
     group = Shares(catalogue, kit.data_dir).groups.find("Kijkgroep")["id"]
-    shared = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
-                       data={"csrf_token": csrf_of(anna), "group": group, "question": "Wat zien jullie hier?"})
+    shared = share_from_the_form(anna, kit, clip_id, group, "Wat zien jullie hier?")
     assert shared.status_code == 302, shared.get_data(as_text=True)
     return anna, group, shared.headers["Location"].rsplit("/", 1)[1]
 
@@ -174,8 +183,7 @@ def test_members_watch_and_reflect_and_everyone_else_gets_nothing(app, group_kit
     theirs = Shares(catalogue, kit.data_dir).groups.create(
         "Zonder Anna", [catalogue.find_person("Dora")["id"], catalogue.find_person("Eva")["id"]],
         created_by=kit.people["Cor"]["id"])
-    assert anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
-                     data={"csrf_token": csrf_of(anna), "group": theirs["id"]}).status_code == 403
+    assert share_from_the_form(anna, kit, clip_id, theirs["id"]).status_code == 403
 
     # Anna withdraws: every file goes, members get 404.
     assert anna.post(f"/shares/{share_id}/withdraw", data={"csrf_token": csrf_of(anna)}).status_code == 302
@@ -207,8 +215,7 @@ def test_a_member_who_never_enrolled_stops_the_share_with_a_clear_message(app, g
     clip_id = anna.get(api + "/annotations").get_json()["clips"][0]["id"]
     group = Shares(catalogue, kit.data_dir).groups.create("Met Fleur", [outsider["id"]],
                                                           created_by=kit.people["Anna"]["id"])
-    refused = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
-                        data={"csrf_token": csrf_of(anna), "group": group["id"]})
+    refused = share_from_the_form(anna, kit, clip_id, group["id"])
     assert refused.status_code == 400
     assert "Fleur Rooster" in refused.get_data(as_text=True)
     assert not (kit.data_dir / "shares").exists() or not any((kit.data_dir / "shares").iterdir())
@@ -221,11 +228,49 @@ def test_share_counts_leave_the_kit_only_where_the_school_asks_and_carry_only_th
     assert [e for e in catalogue.outbox() if e["kind"].startswith("intervisie.")] == []  # off by default
     catalogue.set_setting("intervisie_counts", True)  # as the school's published setting does
     clip_id = anna.get(f"/api/recordings/{kit.own_recording}/annotations").get_json()["clips"][0]["id"]
-    again = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
-                      data={"csrf_token": csrf_of(anna), "group": group, "question": "Tweede keer"})
+    again = share_from_the_form(anna, kit, clip_id, group, "Tweede keer")
     assert again.status_code == 302
     second = again.headers["Location"].rsplit("/", 1)[1]
     anna.post(f"/shares/{second}/withdraw", data={"csrf_token": csrf_of(anna)})
     events = [(e["kind"], e["payload"]) for e in catalogue.outbox() if e["kind"].startswith("intervisie.")]
     assert events == [("intervisie.shared", {"group_id": group}), ("intervisie.withdrawn", {"group_id": group})]
     assert share_id not in str(events) and "Tweede keer" not in str(events)
+
+
+def test_a_share_goes_only_to_the_members_she_was_shown(app, group_kit):
+    """A sync that changes the group between the form and the click shares nothing (409)."""
+    kit = group_kit
+    anna, group, first = _anna_shares(app, kit)
+    catalogue = app.extensions["kit_catalogue"]
+    clip_id = anna.get(f"/api/recordings/{kit.own_recording}/annotations").get_json()["clips"][0]["id"]
+    form = anna.get(f"/intervisie/share/{kit.own_recording}/{clip_id}").get_data(as_text=True)
+    shown = re.search(rf'name="members-{group}" value="([^"]*)"', form).group(1)
+    span = re.search(r'name="span" value="([^"]*)"', form).group(1)
+    with catalogue.transaction() as db:  # Eva joins the group meanwhile (a school group synced, say)
+        db.execute("INSERT INTO intervisie_members VALUES (?, ?)", (group, catalogue.find_person("Eva")["id"]))
+    refused = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
+                        data={"csrf_token": csrf_of(anna), "group": group, f"members-{group}": shown, "span": span})
+    assert refused.status_code == 409 and "Er is niets gedeeld" in refused.get_data(as_text=True)
+    # The clip moved meanwhile (its coach edited the out point): also 409.
+    moved = anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
+                      data={"csrf_token": csrf_of(anna), "group": group, f"members-{group}": shown + ",x",
+                            "span": "0.000-1.000"})
+    assert moved.status_code == 409
+    assert [s["id"] for s in Shares(catalogue, kit.data_dir).list_for([kit.people["Anna"]["recipient"]])] == [first]
+    # Positive control: with what the page shows now, it shares.
+    form = anna.get(f"/intervisie/share/{kit.own_recording}/{clip_id}").get_data(as_text=True)
+    shown = re.search(rf'name="members-{group}" value="([^"]*)"', form).group(1)
+    assert anna.post(f"/intervisie/share/{kit.own_recording}/{clip_id}",
+                     data={"csrf_token": csrf_of(anna), "group": group, f"members-{group}": shown,
+                           "span": span}).status_code == 302
+
+
+def test_a_whole_lesson_is_not_a_clip(app, group_kit):
+    kit = group_kit
+    catalogue = app.extensions["kit_catalogue"]
+    keys = [age.unwrap_identity((kit.data_dir / "identities" / f"{kit.people['Anna']['id']}.age").read_bytes(),
+                                PASSPHRASES["Anna"])]
+    shares = Shares(catalogue, kit.data_dir)
+    group = shares.groups.create("Lang", [kit.people["Cor"]["id"]], created_by=kit.people["Anna"]["id"])
+    with pytest.raises(KitError, match="between 0 and 10 minutes"):
+        shares.create(kit.own_recording, kit.people["Anna"]["id"], keys, group["id"], 0.0, 601.0)

@@ -59,6 +59,7 @@ def test_a_teacher_renews_her_key_and_keeps_her_old_recordings(live_app, kit, tm
     assert wrong.status_code == 403 and "Je huidige wachtwoordzin klopt niet" in wrong.get_data(as_text=True)
     assert renew(anna, PASSPHRASES["Anna"], again=NEW + "!").status_code == 400
     assert renew(anna, PASSPHRASES["Anna"], new="short").status_code == 400
+    assert renew(anna, "").status_code == 400  # no current passphrase typed
     assert key_file(kit) == file_before
     assert catalogue.get_person(anna_id)["recipient"] == str(old_key.recipient)
 
@@ -154,9 +155,9 @@ def test_a_renewal_nobody_signed_does_not_verify(live_app, kit):
     with catalogue.transaction() as db:
         db.execute("UPDATE people SET recipient = ?, signing_key = ? WHERE id = ?",
                    (str(intruder.recipient), public_key_hex(consent_key(intruder)), anna["id"]))
-        db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (anna["id"], anna["recipient"], anna["signing_key"], str(intruder.recipient),
-                    public_key_hex(consent_key(intruder)), "00" * 64, "2026-12-01T00:00:00Z"))
+                    public_key_hex(consent_key(intruder)), "00" * 64, "00" * 64, "2026-12-01T00:00:00Z"))
     status = controller.status()
     assert (status["state"], status["reason"]) == ("cannot_record", "no_consent")
     assert "the key of Anna changed" in status["message"]
@@ -166,8 +167,36 @@ def test_a_renewal_nobody_signed_does_not_verify(live_app, kit):
     statement = _statement(anna["id"], {"recipient": anna["recipient"], "key": anna["signing_key"]},
                            {"recipient": str(intruder.recipient), "key": public_key_hex(consent_key(intruder))})
     with catalogue.transaction() as db:
-        db.execute("UPDATE key_renewals SET signature = ?", (consent_key(intruder).sign(statement).hex(),))
+        db.execute("UPDATE key_renewals SET signature = ?, new_signature = ?",
+                   (consent_key(intruder).sign(statement).hex(), consent_key(intruder).sign(statement).hex()))
     assert controller.status()["state"] == "cannot_record"
+
+    # The other way round: a consent for (Anna, Eve) naming a key X the intruder made up, signed with X,
+    # Eve's acceptance, and a step "X → Anna's pinned key" signed with X. Anna's pinned key never signed it.
+    from appliance.consent.store import PURPOSE
+    import json as _json
+
+    made_up, eve = age.generate_identity(), age.generate_identity()
+    eve_row = catalogue.add_person("Eve", "coach", str(eve.recipient), signing_key=public_key_hex(consent_key(eve)))
+    x = {"id": anna["id"], "recipient": str(made_up.recipient), "key": public_key_hex(consent_key(made_up))}
+    forged = _json.dumps({"v": 1, "purpose": PURPOSE, "teacher": x,
+                          "coach": {"id": eve_row["id"], "recipient": eve_row["recipient"],
+                                    "key": eve_row["signing_key"]}}, sort_keys=True, separators=(",", ":"))
+    step = _statement(anna["id"], {"recipient": x["recipient"], "key": x["key"]},
+                      {"recipient": anna["recipient"], "key": anna["signing_key"]})
+    with catalogue.transaction() as db:
+        db.execute("DELETE FROM key_renewals")
+        db.execute("UPDATE people SET recipient = ?, signing_key = ? WHERE id = ?",
+                   (anna["recipient"], anna["signing_key"], anna["id"]))
+        db.execute("INSERT INTO consents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (anna["id"], eve_row["id"], forged, consent_key(made_up).sign(forged.encode()).hex(),
+                    consent_key(eve).sign(forged.encode()).hex(), "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z"))
+        db.execute("INSERT INTO key_renewals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (anna["id"], x["recipient"], x["key"], anna["recipient"], anna["signing_key"],
+                    consent_key(made_up).sign(step).hex(), consent_key(made_up).sign(step).hex(), "2026-12-01"))
+    assert Consents(catalogue).state(anna["id"], eve_row["id"]).value == "broken"
+    with catalogue.transaction() as db:
+        db.execute("DELETE FROM consents WHERE coach_id = ?", (eve_row["id"],))
 
     # Positive control: the real renewal, signed by her old key, verifies.
     with catalogue.transaction() as db:

@@ -262,3 +262,14 @@ def test_beheer_shows_the_kits_health_in_dutch(live_app, kit):
     assert abs(float(shown.replace(".", "").replace(",", ".")) - free_gb) < 0.5  # Dutch decimal comma
     assert "uur opnemen" in card and "Softwareversie" in card
     assert "Temperatuur:" in card
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\t/evil.example", "/\\evil.example", "https://evil.example",
+                                    "/library\n/x"])
+def test_unlock_never_sends_anyone_to_another_site(client, kit, target):
+    from ui_recording import PASSPHRASES
+
+    response = client.post("/unlock", data={"csrf_token": csrf_of(client), "person": kit.people["Anna"]["id"],
+                                            "passphrase": PASSPHRASES["Anna"], "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/library")

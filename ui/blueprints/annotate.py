@@ -12,7 +12,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from appliance.errors import KitError
 from ui import talk, web
 from appliance.coding.stats_sharing import StatsSharing
-from appliance.coding.annotations import GRID_COLS, GRID_ROWS, AnnotationError, make_clip, make_code
+from appliance.coding.annotations import (GRID_COLS, GRID_ROWS, LESSON_FIELDS, MAX_LESSON_FIELD, AnnotationError,
+                                         make_clip, make_code)
 from ui.blueprints.library import format_duration
 from ui.i18n import gettext as _
 
@@ -102,12 +103,13 @@ def set_texts(rec: Any, data: Any) -> dict[str, Any]:
         abort(400, description="expected an object")
 
     def apply(doc: dict[str, Any]) -> None:
-        for key in ("learning_question", "notes"):
+        for key in ("learning_question", "notes", *LESSON_FIELDS):
             if key in data:
                 value = data[key]
-                if not isinstance(value, str) or len(value) > 10_000:
-                    raise AnnotationError(f"{key} must be text of at most 10000 characters")
-                doc[key] = value
+                limit = MAX_LESSON_FIELD if key in LESSON_FIELDS else 10_000
+                if not isinstance(value, str) or len(value) > limit:
+                    raise AnnotationError(f"{key} must be text of at most {limit} characters")
+                doc[key] = " ".join(value.split()) if key in LESSON_FIELDS else value
 
     return change(rec, apply)[0]
 

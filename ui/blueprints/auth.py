@@ -71,9 +71,21 @@ def _person_id_from_form() -> str:
     return chosen
 
 
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s\\\x00-\x1f\x7f]*$")
+
+
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never send someone to another site after unlocking.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    r"""Only a local path: never another site after unlocking.
+
+    Browsers drop tabs and newlines from a Location (``/\t/evil.example``
+    becomes ``//evil.example``), so whitespace and control characters are
+    refused along with ``//`` and backslashes.
+
+    >>> [_LOCAL_PATH.match(t) is not None for t in ("/library", "/recordings/r-1?x=1", "//evil.example",
+    ...                                               "/\t/evil.example", "/\\evil", "/a\nb", "https://x")]
+    [True, True, False, False, False, False, False]
+    """
+    if target and _LOCAL_PATH.match(target):
         return target
     return url_for("library.index")
 

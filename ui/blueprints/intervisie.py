@@ -8,6 +8,7 @@ teachers, the admin — gets 404 (403 for the admin, as everywhere).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from appliance import age
 from appliance.errors import KitError
 from appliance.footage.clip import ClipError
-from appliance.intervisie import NotEnrolled, NotYours, Shares
+from appliance.intervisie import Changed, NotEnrolled, NotYours, Shares
 from ui import web
 from ui.blueprints.annotate import load
 from ui.blueprints.library import format_started
@@ -82,7 +83,7 @@ def share_form(recording_id: str, clip_id: str) -> Any:
     rec, clip = _own_clip(recording_id, clip_id)
     store = shares()
     groups = [dict(g, members=store.groups.members(g["id"])) for g in store.groups.of(rec.teacher_id)]
-    return render_template("intervisie_share.html", rec=rec, clip=clip, groups=groups,
+    return render_template("intervisie_share.html", rec=rec, clip=clip, groups=groups, span=_span(clip),
                            started=format_started(rec.started_at, g.locale))
 
 
@@ -96,10 +97,18 @@ def share(recording_id: str, clip_id: str) -> Any:
         abort(400, description=_("Choose one of your groups."))
     if not store.groups.is_member(group_id, rec.teacher_id):
         abort(403, description=_("Choose one of your groups."))
+    if request.form.get("span", "") != _span(clip):
+        abort(409, description=_("The clip changed since you opened this page. Nothing was shared; look again."))
+    gate = current_app.extensions.setdefault("kit_share_gate", threading.Lock())
+    if not gate.acquire(blocking=False):  # one cut at a time: the kit may be recording
+        abort(429, description=_("The kit is making another share right now. Try again in a minute."))
     try:
         row = store.create(rec.id, rec.teacher_id, web.identities(), group_id, float(clip["in"]), float(clip["out"]),
                            title=clip.get("title") or (_("Puzzle") if clip.get("kind") == "puzzle" else _("Pearl")),
-                           question=request.form.get("question", ""))
+                           question=request.form.get("question", ""),
+                           expect_members=[m for m in request.form.get(f"members-{group_id}", "").split(",") if m])
+    except Changed:
+        abort(409, description=_("The group changed since you opened this page. Nothing was shared; look again."))
     except NotYours:
         abort(403, description=_("Only the teacher who was filmed can share her footage."))
     except NotEnrolled as exc:
@@ -108,8 +117,15 @@ def share(recording_id: str, clip_id: str) -> Any:
     except (ClipError, age.AgeError):
         abort(409, description=_("This part of the recording is damaged and cannot be played."))
     except KitError:
-        abort(400, description=_("Not shared: the recording is still running or gone."))
+        abort(400, description=_("Not shared: the clip is longer than ten minutes, or the recording is still "
+                                 "running or gone."))
+    finally:
+        gate.release()
     return redirect(url_for("intervisie.share_page", share_id=row["id"]))
+
+
+def _span(clip: dict) -> str:
+    return f"{float(clip['in']):.3f}-{float(clip['out']):.3f}"
 
 
 def _visible(share_id: str) -> dict:

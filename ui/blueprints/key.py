@@ -61,6 +61,8 @@ def renew() -> Any:
         return _page(_("The two new passphrases differ.")), 400
     if len(new_passphrase) < MIN_PASSPHRASE:
         return _page(_("The passphrase needs at least %(n)s characters.", n=MIN_PASSPHRASE)), 400
+    if not form.get("passphrase"):
+        return _page(_("Type your current passphrase.")), 400
     throttle = current_app.extensions["kit_throttle"]
     device = known_device.key_from(web.signer(), me.person_id,
                                    request.cookies.get(known_device.cookie_name(me.person_id)))
