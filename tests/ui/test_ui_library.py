@@ -74,3 +74,26 @@ def test_searching_narrows_the_list_and_delete_asks_first(browser, kit):
         page.wait_for_timeout(200)
         assert not (kit.data_dir / "recordings" / kit.own_recording).exists()
         context.close()
+
+
+def test_a_lessons_title_class_and_subject_show_in_opnames_and_stay_sealed(client, kit):
+    import os
+
+    unlock(client, kit, "Anna")
+    saved = client.put(f"/api/recordings/{kit.own_recording}/texts",
+                       json={"title": "Breuken  vergelijken", "class": "3B", "subject": "wiskunde-uniek-91"},
+                       headers={"X-CSRF-Token": csrf_of(client)})
+    assert saved.status_code == 200 and saved.get_json()["title"] == "Breuken vergelijken"
+    page = client.get("/library").get_data(as_text=True)
+    assert '<span class="lesson">Breuken vergelijken · 3B · wiskunde-uniek-91</span>' in page
+    assert "wiskunde-uniek-91" in page[page.index("data-search="):]  # the search finds it too
+    assert "Breuken vergelijken" in client.get(f"/recordings/{kit.own_recording}").get_data(as_text=True)
+    # Her coach sees it as well; the words are only in the sealed document, never in the catalogue or outbox.
+    bram = client.application.test_client()
+    unlock(bram, kit, "Bram")
+    assert "wiskunde-uniek-91" in bram.get("/library").get_data(as_text=True)
+    for root, _dirs, files in os.walk(kit.data_dir):
+        for name in files:
+            assert b"wiskunde-uniek-91" not in open(os.path.join(root, name), "rb").read(), name
+    assert client.put(f"/api/recordings/{kit.own_recording}/texts", json={"class": "x" * 201},
+                      headers={"X-CSRF-Token": csrf_of(client)}).status_code == 400

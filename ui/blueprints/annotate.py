@@ -147,6 +147,6 @@ def remove_clip(recording_id: str, clip_id: str) -> Any:
 @web.person_required
 def save_notes(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
-    set_texts(rec, {k: request.form[k] for k in ("learning_question", "notes") if k in request.form})
+    set_texts(rec, {k: request.form[k] for k in ("learning_question", "notes", *LESSON_FIELDS) if k in request.form})
     return redirect(request.form.get("back") == "player" and url_for("player.page", recording_id=rec.id)
                     or url_for("annotate.page", recording_id=rec.id))

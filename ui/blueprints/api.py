@@ -151,7 +151,7 @@ def delete_clip(recording_id: str, item_id: str) -> Any:
 def texts(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     doc = annotate.set_texts(rec, body())
-    return jsonify({"learning_question": doc["learning_question"], "notes": doc["notes"]})
+    return jsonify({k: doc[k] for k in ("learning_question", "notes", "title", "class", "subject")})
 
 
 @bp.get("/recordings/<recording_id>/stats")

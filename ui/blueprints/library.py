@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, current_app, g, render_template, url_for
 from markupsafe import Markup, escape
 
 from ui import web
+from ui.lesson_labels import labels
 from ui.i18n import gettext as _
 from ui.i18n import ngettext
 
@@ -64,6 +65,16 @@ def format_duration(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def _steps() -> dict[str, str]:
+    """Each recording's place in its trajectory (metadata, not personal), in words."""
+    cat = web.catalogue()
+    if cat.query_one("SELECT 1 FROM sqlite_master WHERE name = 'trajectory_recordings'") is None:
+        return {}
+    baseline = _("baseline")
+    return {r["recording_id"]: baseline if r["step"] == 0 else _("recording %(n)s", n=r["step"])
+            for r in cat.query("SELECT recording_id, step FROM trajectory_recordings")}
+
+
 @bp.get("/library")
 @web.person_required
 def index() -> Any:
@@ -109,14 +120,18 @@ def index() -> Any:
                 f'<input type="hidden" name="confirm" value="yes"><input type="hidden" name="back" value="/library">'
                 f'<button type="submit" class="danger small">{delete_word}</button></form>')
 
+    words = labels(current_app.extensions["kit_annotations"], [r[0] for r in rows], web.identities())
+    steps = _steps()
     items = []
     for rid, started_at, duration_s, state, until, teacher, coach, teacher_id in rows:
         when = started(started_at)
-        search = esc(f"{when} {teacher or ''} {coach or ''} {_(state)}".lower())
+        lesson = " · ".join(w for w in (*words.get(rid, ()), steps.get(rid, "")) if w)
+        search = esc(f"{when} {teacher or ''} {coach or ''} {_(state)} {lesson}".lower())
         items.append(
             f'<li class="rec state-{esc(state)}" data-search="{search}"><a href="{href.replace("RECORDING_ID", esc(rid))}">'
             f'<span class="when">{esc(when)}</span>'
             f'<span class="dur">{format_duration(duration_s or 0)}</span>'
+            f'{f"""<span class="lesson">{esc(lesson)}</span>""" if lesson else ""}'
             f'<span class="people">{esc(teacher)} · {esc(coach)}</span>'
             f'<span class="state">{states.get(state) or esc(state)}</span>'
             f'{retention(until)}</a>'

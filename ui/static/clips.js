@@ -32,7 +32,7 @@ function clipBody(form) {
 function textsBody(form) {
   const values = fields(form);
   const body = {};
-  ["learning_question", "notes"].forEach((k) => { if (k in values) body[k] = values[k]; });
+  ["title", "class", "subject", "learning_question", "notes"].forEach((k) => { if (k in values) body[k] = values[k]; });
   return body;
 }
 
