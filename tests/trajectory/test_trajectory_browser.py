@@ -71,9 +71,10 @@ def test_coach_prepares_a_review_meeting_and_records_an_action_point(browser, ki
 
         page.fill("#action-text", ACTION)
         page.click("#add-action")
-        page.wait_for_selector(f"#action-points li:has-text('{ACTION[:20]}')")
+        page.wait_for_selector("#action-points li.action-point textarea")
         page.reload()
-        assert ACTION in page.inner_text("#action-points")
+        # Each action point is an editable field holding its text.
+        assert page.locator("#action-points li.action-point textarea").first.input_value() == ACTION
 
         page.goto(site + f"/trajectories/{t['id']}")
         assert ACTION in page.inner_text("#step-1")

@@ -159,7 +159,7 @@ def test_live_page_gets_the_playback_keys(live_app, kit):
     page = Tree(client.get("/live").get_data(as_text=True)).root
     table = json.loads(page.one("script", id="keymap").text())
     assert table == [{"keys": [k.key, *k.aliases], "action": k.action} for k in KEYS if k.group == "playback"]
-    assert page.one("script", type="module").attrs["src"] == "/static/player/main.js"
+    assert {s.attrs["src"] for s in page.all("script", type="module")} == {"/static/player/main.js", "/static/live.js"}
     assert client.post("/live/stop", data={"csrf_token": page_csrf(client.get("/live").get_data(as_text=True))}
                        ).status_code == 302
 
