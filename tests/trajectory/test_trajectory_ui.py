@@ -236,3 +236,27 @@ def test_my_audit_log_covers_recordings_outside_a_trajectory(kit, client):
     client.post("/logout", data={"csrf_token": csrf(client)})
     unlock(client, kit, "Anna")
     assert "<tr>" not in client.get("/trajectories/audit").get_data(as_text=True)  # not Anna's recording
+
+
+def test_an_earlier_recording_is_attached_to_a_step_by_the_pair_only(kit, client):
+    kit.catalogue.assign("Cor", "Bram")
+    earlier = kit.press_and_record(0.8)  # a lesson before any trajectory
+    t = Trajectories(kit.catalogue, kit.data_dir).create("Cor", "Bram", planned_recordings=3, activate=False)
+    token = unlock(client, kit, "Bram")
+    page = client.get(f"/trajectories/{t['id']}").get_data(as_text=True)
+    assert 'id="link-recording"' in page and f'value="{earlier}"' in page
+    # Anna is not in this trajectory: 404, and nothing is linked.
+    other = create_app(data_dir=kit.data_dir, config=TestingConfig()).test_client()
+    anna_token = unlock(other, kit, "Anna")
+    assert other.post(f"/trajectories/{t['id']}/link",
+                      data={"csrf_token": anna_token, "recording": earlier, "step": "0"}).status_code == 404
+    assert client.post(f"/trajectories/{t['id']}/link",
+                       data={"csrf_token": token, "recording": earlier, "step": "x"}).status_code == 400
+    assert client.post(f"/trajectories/{t['id']}/link",
+                       data={"csrf_token": token, "recording": earlier, "step": "9"}).status_code == 400
+    done = client.post(f"/trajectories/{t['id']}/link", data={"csrf_token": token, "recording": earlier, "step": "0"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("#step-0")
+    assert [r["recording_id"] for r in Trajectories(kit.catalogue, kit.data_dir).recordings(t["id"])] == [earlier]
+    assert 'id="link-recording"' not in client.get(f"/trajectories/{t['id']}").get_data(as_text=True)
+    assert client.post(f"/trajectories/{t['id']}/link",
+                       data={"csrf_token": token, "recording": earlier, "step": "1"}).status_code == 409

@@ -177,7 +177,13 @@ def page(trajectory_id: str) -> Any:
         steps[-1]["status"] = _step_status(step, events, bool(steps[-1]["recordings"] or steps[-1]["deleted"]),
                                            pos.expects_recording)
     allowed = [a for a in BUTTONS if _allowed(pos, a)]
-    return render_template("trajectory.html", t=row, doc=doc, steps=steps, names=names, allowed=allowed,
+    linked = {r["recording_id"] for r in recordings}
+    # The pair's recordings that are in no step yet: one can be attached to a step by hand.
+    loose = [dict(id=r.id, started=format_started(r.started_at, g.locale))
+             for r in web.catalogue().recordings_for(web.current_session().recipients)
+             if (r.teacher_id, r.coach_id) == (row["teacher_id"], row["coach_id"]) and r.id not in linked
+             and r.state != "recording" and store.trajectory_of(r.id) is None]
+    return render_template("trajectory.html", t=row, doc=doc, steps=steps, names=names, allowed=allowed, loose=loose,
                            events=events, expects=pos.expects_recording,
                            confirmations=store.checklist_confirmations(trajectory_id),
                            is_teacher=web.current_session().person_id == row["teacher_id"],
@@ -299,6 +305,23 @@ def choose_clips(trajectory_id: str, step: int) -> Any:
                                    "kind": clip["kind"]})
         store.choose_clips(trajectory_id, step, web.identities(), chosen)
     return redirect(url_for("trajectory.meeting", trajectory_id=trajectory_id, step=step))
+
+
+@bp.post("/<trajectory_id>/link")
+@web.person_required
+def link(trajectory_id: str) -> Any:
+    """Attach one of the pair's earlier recordings to a step (the teacher or the coach)."""
+    _mine(trajectory_id)
+    rec = web.owned_recording(request.form.get("recording", "")[:64])
+    try:
+        step = int(request.form.get("step", ""))
+    except ValueError:
+        abort(400, description=_("Choose a step."))
+    if trajectories().trajectory_of(rec.id) is not None:
+        abort(409, description=_("That recording is already in a trajectory."))
+    with _saving():
+        trajectories().link_recording(trajectory_id, rec.id, step)
+    return redirect(url_for("trajectory.page", trajectory_id=trajectory_id) + f"#step-{step}")
 
 
 @bp.post("/<trajectory_id>/meetings/<int:step>/actions")
