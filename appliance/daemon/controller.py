@@ -23,6 +23,9 @@ from appliance.footage.store import sealed_sizes
 from .storage import DiskLow, StorageGuard
 
 log = logging.getLogger("kit.controller")
+# Kit-internal (never synced): the byte rate the last recording measured, for minutes-left while idle.
+MEASURED_RATE_KEY = "recorder.bytes_per_second"
+MEASURED_RATE_MIN_S = 2.0
 
 REASONS = {
     "no_assignment": "no teacher and coach assigned (kit assign --teacher NAME --coach NAME)",
@@ -104,13 +107,23 @@ class KitController:
     # -- what the kit can do now ---------------------------------------------
 
     def _bytes_per_second(self) -> float:
+        """The rate minutes-left is counted in: measured while recording; idle, what the last
+        recording measured (so the figure does not jump when a recording starts); else nominal."""
         recorder = self._recorder
         if recorder is not None:
             measured = getattr(recorder, "bytes_per_second", None)
             if measured:
                 return float(measured)
+        remembered = self.catalogue.get_setting(MEASURED_RATE_KEY)
+        if isinstance(remembered, (int, float)) and not isinstance(remembered, bool) and remembered > 0:
+            return float(remembered)
         nominal = getattr(self.camera, "nominal_bytes_per_second", None)
         return float(nominal or self.config.estimated_bytes_per_second)
+
+    def _remember_rate(self, recorder: Any) -> None:
+        done = getattr(recorder, "summary", None)  # SegmentRecorder.summary: what was sealed
+        if done is not None and done.duration_s >= MEASURED_RATE_MIN_S and done.bytes > 0:
+            self.catalogue.set_setting(MEASURED_RATE_KEY, round(done.bytes / done.duration_s, 1), emit=False)
 
     def _problem(self) -> tuple[str, str] | None:
         """Why the kit cannot start a recording now, or None."""
@@ -342,6 +355,11 @@ class KitController:
     def _ended(self, last_stop: str) -> None:
         """The one way a recording ends: back to idle, LEDs follow."""
         self._finish_talk()
+        if self._recorder is not None:
+            try:
+                self._remember_rate(self._recorder)
+            except Exception:  # a figure for the status line must never keep a recording from ending
+                log.exception("could not remember the recording's byte rate")
         self._recorder = None
         self._recording_id = None
         self._started_mono = None

@@ -226,3 +226,22 @@ def test_a_kit_whose_camera_is_missing_says_no_camera_after_trying(tmp_path):
                                                                  "recording.discarded"]
     finally:
         k.close()
+
+
+def test_minutes_left_does_not_jump_when_a_recording_starts_or_stops(kit):
+    """Idle, the kit counts in what its last recording measured, not the camera's nominal bitrate."""
+    first_idle = kit.controller.status()["minutes_left"]  # nothing measured yet: nominal
+    kit.press()
+    wait_for(lambda: kit.controller.status()["state"] == "recording", what="recording")
+    wait_for(lambda: (kit.catalogue.get_recording(kit.controller.status()["recording_id"]) or {}).get("segments", 0) >= 3,
+             timeout=30, what="three segments")
+    while_recording = kit.controller.status()["minutes_left"]
+    kit.controller.stop_recording()
+    after = kit.controller.status()
+    assert after["state"] == "idle"
+    assert after["minutes_left"] == pytest.approx(while_recording, rel=0.1), (first_idle, while_recording, after)
+    # Control: before any recording the kit could only count in the camera's nominal rate, which is not
+    # what this scene needs, so the figure changed when the recording started.
+    assert first_idle != pytest.approx(while_recording, rel=0.1)
+    assert kit.catalogue.get_setting("recorder.bytes_per_second") > 0
+    assert [e for e in kit.catalogue.outbox() if "bytes_per_second" in str(e["payload"])] == []  # not synced
