@@ -17,6 +17,18 @@ export function createTransport(video, {fps = 30, knownDuration = 0} = {}) {
   function seekBy(seconds) { seekTo(video.currentTime + seconds); }
   function step(frames) { video.pause(); seekTo(video.currentTime + frames / fps); }
   function rate(r) { video.playbackRate = r; }
-  function toggle() { if (video.paused) playQuietly(video); else video.pause(); }
+  // Play pressed before the source is attached (hls.js still loading on a slow
+  // connection) plays once it is; a second press before then takes it back.
+  let pending = null;
+  function toggle() {
+    if (pending) { video.removeEventListener("loadedmetadata", pending); pending = null; return; }
+    if (!video.paused) { video.pause(); return; }
+    if (!video.currentSrc) {
+      pending = () => { pending = null; playQuietly(video); };
+      video.addEventListener("loadedmetadata", pending, {once: true});
+      return;
+    }
+    playQuietly(video);
+  }
   return {duration, seekTo, seekBy, step, rate, toggle};
 }
