@@ -12,9 +12,9 @@ import pytest
 from ui import create_app
 from ui.config import TestingConfig
 from ui_helpers import ADMIN_PASSWORD, csrf_of, login_admin, unlock
-from ui_recording import PASSPHRASES
 from ui_server import serve
 from test_intervisie import MORE, _anna_shares, group_kit  # noqa: F401 (the fixture)
+from test_ui_browser import unlock_in_page
 from test_ui_review_browser import WIDEST
 
 pytestmark = pytest.mark.browser
@@ -41,14 +41,6 @@ def _prepared(kit):
     return app, share_id, trajectory, clip_id
 
 
-def _unlock(page, site, kit, name):
-    page.goto(site + "/unlock")
-    page.select_option("#person", kit.people[name]["id"])
-    page.fill("#passphrase", PASSPHRASES[name])
-    page.click("#unlock-button")
-    page.wait_for_url(site + "/library")
-
-
 @pytest.mark.parametrize("width,height,label", SIZES, ids=[s[2] for s in SIZES])
 def test_no_page_is_wider_than_the_screen(browser, group_kit, width, height, label):
     kit = group_kit
@@ -66,7 +58,7 @@ def test_no_page_is_wider_than_the_screen(browser, group_kit, width, height, lab
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
             if who in ("Anna", "Bram"):
-                _unlock(page, site, kit, who)
+                unlock_in_page(page, site, kit, who)
             elif who == "admin":
                 page.goto(site + "/admin/login")
                 page.fill("input[name=password]", ADMIN_PASSWORD)

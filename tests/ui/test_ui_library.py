@@ -11,8 +11,8 @@ import pytest
 from ui import create_app
 from ui.config import TestingConfig
 from ui_helpers import csrf_of, unlock
-from ui_recording import PASSPHRASES
 from ui_server import serve
+from test_ui_browser import unlock_in_page
 
 
 def test_only_the_filmed_teacher_gets_a_delete_button_and_it_asks(client, kit):
@@ -43,11 +43,7 @@ def test_searching_narrows_the_list_and_delete_asks_first(browser, kit):
     with serve(app) as site:
         context = browser.new_context(viewport={"width": 390, "height": 844})
         page = context.new_page()
-        page.goto(site + "/unlock")
-        page.select_option("#person", kit.people["Bram"]["id"])
-        page.fill("#passphrase", PASSPHRASES["Bram"])
-        page.click("#unlock-button")
-        page.wait_for_url(site + "/library")
+        unlock_in_page(page, site, kit, "Bram")
         rows = page.locator("ul.library li.rec")
         assert rows.count() == 2  # Anna's and Cor's lessons, both with Bram
         page.fill("#library-search", "cor")
@@ -59,11 +55,7 @@ def test_searching_narrows_the_list_and_delete_asks_first(browser, kit):
 
         context = browser.new_context(viewport={"width": 390, "height": 844})
         page = context.new_page()
-        page.goto(site + "/unlock")
-        page.select_option("#person", kit.people["Anna"]["id"])
-        page.fill("#passphrase", PASSPHRASES["Anna"])
-        page.click("#unlock-button")
-        page.wait_for_url(site + "/library")
+        unlock_in_page(page, site, kit, "Anna")
         page.once("dialog", lambda dialog: dialog.dismiss())
         page.click("form.rec-delete button")
         page.wait_for_timeout(300)

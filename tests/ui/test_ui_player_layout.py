@@ -12,8 +12,8 @@ import pytest
 
 from ui import create_app
 from ui.config import TestingConfig
-from ui_recording import PASSPHRASES
 from ui_server import serve
+from test_ui_browser import unlock_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,7 @@ def test_the_video_stays_in_view_while_coding(browser, kit, width, height, label
         context = browser.new_context(viewport={"width": width, "height": height}, has_touch=width < 1366,
                                       is_mobile=width < 800)
         page = context.new_page()
-        page.goto(site + "/unlock")
-        page.select_option("#person", kit.people["Anna"]["id"])
-        page.fill("#passphrase", PASSPHRASES["Anna"])
-        page.click("#unlock-button")
-        page.wait_for_url(site + "/library")
+        unlock_in_page(page, site, kit, "Anna")
         page.goto(site + f"/recordings/{kit.own_recording}")
         page.wait_for_selector("#video")
         page.locator("#save-puzzle").scroll_into_view_if_needed()
