@@ -38,6 +38,11 @@ in_root /opt/lessonkit/venv/bin/pip install -q --no-index --find-links /tmp/whee
   --no-cache-dir --disable-pip-version-check lessonkit \
   || die "installing the kit into /opt/lessonkit/venv failed"
 rm -rf "$ROOT/tmp/wheels"
+# Libraries' own test suites are not run on a kit, and some carry throwaway
+# private keys as test data (acme's testdata/*.pem) that IT's scan for key
+# material in what it flashes must not have to explain away.
+find "$ROOT/opt/lessonkit/venv/lib" -path '*/site-packages/*' -type d \
+  \( -name tests -o -name testdata \) -prune -exec rm -rf {} +
 in_root /opt/lessonkit/venv/bin/kit --version >/dev/null || die "kit command does not run inside the image"
 umount_api
 
