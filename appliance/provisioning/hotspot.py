@@ -40,8 +40,7 @@ def rotate(layout: Layout, *, restart: bool = True) -> str:
         raise KitError(f"{profile_path} has no psk= line to change")
     profile = _PSK_LINE.sub(lambda _m: f"psk={passphrase}", profile)
     store = TlsStore(KitPaths(layout.state / "data").tls, kit_id)
-    card = label.TeacherCard(kit_id, hotspot["ssid"], passphrase, store.best().info.fingerprint
-                             if store.self_signed_path.exists() else "")
+    card = label.TeacherCard(kit_id, hotspot["ssid"], passphrase, store.self_signed_fingerprint or "")
 
     # The committed identity first: it is what a rerun and first boot's install read.
     write_file(ident / "hotspot.json", json.dumps(hotspot), 0o600)

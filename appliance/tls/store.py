@@ -236,6 +236,13 @@ class TlsStore:
                 out.append(Served(issuer, path, info))
         return out
 
+    @property
+    def self_signed_fingerprint(self) -> str | None:
+        """What the teacher card shows: the certificate served by address
+        (``https://10.42.0.1/`` sends no SNI), whatever else has been issued."""
+        info = self._info(self.self_signed_path)
+        return info.fingerprint if info else None
+
     def best(self, now: dt.datetime | None = None) -> Served:
         found = self.candidates(now)
         if not found:
@@ -254,5 +261,5 @@ class TlsStore:
                               "valid": info.valid_at(now), "fingerprint": info.fingerprint})
         return {"in_use": best.issuer, "names": best.info.names, "not_after": best.info.not_after.isoformat(),
                 "days_left": best.info.days_left(now), "fingerprint": best.info.fingerprint,
-                "self_signed_fingerprint": (self._info(self.self_signed_path) or best.info).fingerprint,
+                "self_signed_fingerprint": self.self_signed_fingerprint or best.info.fingerprint,
                 "certificates": every}

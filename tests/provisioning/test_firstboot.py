@@ -178,3 +178,54 @@ def test_hotspot_rotate_gives_a_new_password_and_card(kit_root: Path):
     for path in [*(kit_root / "boot/firmware").iterdir(), *(kit_root / "var/lib/lessonkit/identity").iterdir(),
                  kit_root / "etc/NetworkManager/system-connections/lessonkit-hotspot.nmconnection"]:
         assert before["passphrase"].encode() not in path.read_bytes(), path
+
+
+def _served_by_address(store) -> bytes:
+    """The DER certificate a browser gets at ``https://<kit address>/`` (no SNI), from the kit's own contexts."""
+    import socket
+    import ssl
+    import threading
+
+    from appliance.tls.context import ServingContexts
+
+    contexts = ServingContexts(store)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        def answer() -> None:
+            conn, _ = listener.accept()
+            with contexts.context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        client = ssl.create_default_context()
+        client.check_hostname, client.verify_mode = False, ssl.CERT_NONE
+        with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+            with client.wrap_socket(raw) as tls:  # no server_hostname: no SNI, as by address
+                der = tls.getpeercert(binary_form=True)
+                tls.sendall(b"x")
+        thread.join(10)
+    return der
+
+
+def test_rotated_card_keeps_the_fingerprint_served_by_address_once_a_certificate_is_issued(kit_root: Path):
+    """The card's fingerprint is the one a teacher checks at https://10.42.0.1/: after the school
+    server has issued a certificate for the kit's name, that is still the self-signed one."""
+    import hashlib
+
+    from appliance.tls import TlsStore
+    from tests.support.tls import KITS_DOMAIN, TestCA
+
+    provision(Layout.for_root(kit_root), grow=False)
+    kit_id = read_state(kit_root)["kit_id"]
+    store = TlsStore(kit_root / "var/lib/lessonkit/data/tls", kit_id)
+    issued = store.install({"issuer": "school-ca",
+                            "chain_pem": TestCA.create().sign(store.csr(), f"{kit_id}.{KITS_DOMAIN}")})
+    assert issued is not None and store.best().issuer == "school-ca"  # the precondition of the bug
+
+    subprocess.run([sys.executable, "-m", "kit", "hotspot", "rotate", "--root", str(kit_root)],
+                   capture_output=True, text=True, check=True)
+    card = (kit_root / "boot/firmware/lessonkit-teacher-card.txt").read_text()
+    by_address = hashlib.sha256(_served_by_address(store)).hexdigest().upper()
+    shown = ":".join(by_address[i:i + 2] for i in range(0, len(by_address), 2))
+    assert shown in card
+    assert issued.fingerprint not in card
