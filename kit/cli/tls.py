@@ -32,6 +32,9 @@ def _status(args: argparse.Namespace) -> int:
     print(f"names:       {', '.join(info['names'])}")
     print(f"valid until: {info['not_after'][:10]} ({info['days_left']} days left)")
     print(f"SHA-256:     {info['fingerprint']}")
+    if info["in_use"] != "self-signed":
+        # https://10.42.0.1/ (no name, so no SNI) still gets the self-signed one.
+        print(f"by address:  {info['self_signed_fingerprint']} (self-signed, on the teacher card)")
     for cert in info["certificates"]:
         if cert["issuer"] != info["in_use"]:
             state = "valid" if cert["valid"] else "expired"
