@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # Debian packages the tests and the simulation use. Each is checked with
 # dpkg and only the missing ones are installed (needs root or sudo).
 DEB_PACKAGES := age rsync espeak-ng sox openssh-server openssh-client ffmpeg chromium sqlite3 iproute2 xz-utils cloud-guest-utils fdisk \
-	libnss3-tools tcpdump nftables pebble knot openssl
+	libnss3-tools tcpdump nftables pebble knot openssl dnsmasq-base
 
 # $(call apt_ensure,PACKAGES): install those of PACKAGES that dpkg does not
 # list as installed (as root, or through sudo).

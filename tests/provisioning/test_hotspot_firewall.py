@@ -106,3 +106,55 @@ def test_the_hotspot_reaches_only_the_review_page(hotspot):
     assert phone_reaches(hotspot, SCHOOL, 80) == "redirect"        # plain HTTP anywhere lands on the kit
     # The school side (IT) still reaches the kit's SSH over the wire.
     assert ns_run(hotspot["school"], sys.executable, "-c", CONNECT, KIT_ETH, "22").strip() == "ssh"
+
+
+DNSMASQ_SHARED = RULES.parents[1] / "NetworkManager/dnsmasq-shared.d"
+
+RESOLVE = textwrap.dedent("""
+    import sys
+    import dns.exception, dns.message, dns.query, dns.rcode
+    for name in sys.argv[2:]:
+        try:
+            answer = dns.query.udp(dns.message.make_query(name, "A"), sys.argv[1], timeout=2)
+        except dns.exception.Timeout:
+            print(name, "timeout"); continue
+        found = [item.address for rrset in answer.answer for item in rrset if rrset.rdtype == 1]
+        print(name, ",".join(found) or dns.rcode.to_text(answer.rcode()))
+""")
+
+
+def dnsmasq(hotspot, *conf: str) -> subprocess.Popen:
+    """dnsmasq as NetworkManager starts it for a shared (hotspot) connection, with no upstream."""
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", hotspot["kit"], "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+         "--no-resolv", "--no-hosts", "--bind-interfaces", f"--listen-address={KIT_WLAN}", "--pid-file=",
+         "--user=root", "--log-facility=-", *conf],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(50):
+        if "started" in (proc.stdout.readline() or "started"):
+            return proc
+    return proc
+
+
+def phone_resolves(hotspot, *names: str) -> dict[str, str]:
+    out = ns_run(hotspot["phone"], sys.executable, "-c", RESOLVE, KIT_WLAN, *names)
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+NAMES = ("lessonkit.lan", "www.google.com", "connectivitycheck.gstatic.com", "captive.apple.com")
+
+
+def test_on_the_hotspot_every_name_leads_to_the_kit(hotspot):
+    """Offline there is nothing to resolve against: whatever a teacher types, or a phone probes
+    for its captive-portal check, answers with the kit's address — through the firewall."""
+    ns_run(hotspot["kit"], "nft", "-f", str(RULES))
+    control = dnsmasq(hotspot)  # the same dnsmasq without the kit's configuration
+    try:
+        assert set(phone_resolves(hotspot, *NAMES).values()) <= {"REFUSED", "SERVFAIL", "NXDOMAIN"}
+    finally:
+        control.kill(), control.wait()
+    ours = dnsmasq(hotspot, f"--conf-dir={DNSMASQ_SHARED},*.conf")
+    try:
+        assert phone_resolves(hotspot, *NAMES) == {name: KIT_WLAN for name in NAMES}
+    finally:
+        ours.kill(), ours.wait()
