@@ -63,7 +63,9 @@ def atomic_file(
     """
     path = Path(path)
     tmp = Path(temp) if temp is not None else path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    # O_NOFOLLOW: a symlink planted at the temp name (the school server's
+    # directories are shared with its kits' accounts) must not redirect the write.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(fd, "wb", buffering=0) as out:
             yield out  # type: ignore[misc]

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance.durable import write_atomic
 from sync import protocol
 
 from . import db, quarantine as quarantine_dir, sequence
@@ -311,19 +312,8 @@ def redact_archive(layout: Layout, kit_id: str, recording_ids: set[str]) -> int:
                 lines[i] = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
                 changed = True
         if changed:
-            temp = path.with_name("." + path.name + ".redact")
-            with open(temp, "wb") as f:
-                f.write(("\n".join(lines) + "\n").encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, path)
+            write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=stat.S_IMODE(path.stat().st_mode))
             rewritten += 1
-    if rewritten:
-        dir_fd = os.open(layout.archive(kit_id), os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
     return rewritten
 
 

@@ -34,6 +34,7 @@ import re
 import shlex
 from pathlib import Path
 
+from appliance.durable import write_atomic
 from appliance.errors import KitError
 from sync.protocol import KIT_ID_RE
 
@@ -132,10 +133,7 @@ def write_gate(layout: Layout, conf: dict | None = None) -> None:
     text = GATE_TEMPLATE % {"kits": shlex.quote(str(layout.kits)), "rrsync": shlex.quote(conf["rrsync"]),
                             "max_file": int(conf["max_batch_bytes"]), "max_bytes": int(conf["inbox_max_bytes"]),
                             "max_files": int(conf["inbox_max_files"])}
-    tmp = layout.gate.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o755)
-    os.replace(tmp, layout.gate)
+    write_atomic(layout.gate, text.encode(), mode=0o755)
 
 
 def _ssh_uid(conf: dict) -> tuple[int, int] | None:
@@ -193,7 +191,4 @@ def write_authorized_keys(layout: Layout) -> None:
     for row in rows:
         command = f"{layout.gate} {row['id']}"
         lines.append(f'restrict,command="{command}" {row["pubkey"]} kit:{row["id"]}\n')
-    tmp = layout.authorized_keys.with_suffix(".tmp")
-    tmp.write_text("".join(lines))
-    tmp.chmod(0o644)
-    os.replace(tmp, layout.authorized_keys)
+    write_atomic(layout.authorized_keys, "".join(lines).encode(), mode=0o644)

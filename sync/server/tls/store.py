@@ -19,8 +19,9 @@ and replaced atomically, so a reader never sees half a key.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from appliance.durable import write_atomic
 
 from ..layout import Layout
 
@@ -32,32 +33,9 @@ def tls_dir(layout: Layout) -> Path:
     return path
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_file(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` atomically, created with ``mode`` (default private)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.unlink()
-    except FileNotFoundError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        os.fchmod(fd, mode)  # the umask may have taken bits away
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    write_atomic(path, data, mode=mode)
 
 
 def write_json(path: Path, value: dict, mode: int = 0o600) -> None:
