@@ -3,7 +3,7 @@
 The app is handed its parts: ``kit run`` (``kit.run``) passes the one
 ``Catalogue`` of the process (with the clock whose trusted offset the kit
 keeps), the recording controller and the sync service, and serves the result
-with waitress. Tests may pass only a data directory: the factory then opens
+through its own HTTPS listener (``kit.web_server``, cheroot). Tests may pass only a data directory: the factory then opens
 the catalogue there itself, still one per app.
 """
 

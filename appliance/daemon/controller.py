@@ -193,7 +193,7 @@ class KitController:
     def start_recording(self, source: str = "cli") -> str:
         with self._transition:
             if self._recording_id is not None:
-                raise KitError(f"already recording ({self._recording_id})")
+                raise CannotRecord("recording", f"already recording ({self._recording_id})")
             self._error = None
             problem = self._problem()
             if problem and problem[0] == "no_camera" and self.camera is not None:
