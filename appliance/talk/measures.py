@@ -6,14 +6,27 @@ starts. The question belongs to the near segment that contains the code's
 ``t``, or else to the last near segment that ended at most
 ``QUESTION_LOOKBACK_S`` before it (coders click during or just after the
 question).
+
+Wait time 2 (Rowe): after the pupils' answer to a coded question, the time
+from the end of the answer until the teacher speaks again. The answer is
+the far speech that follows the question's wait, up to the teacher's next
+speech; when the next speech after the question is the teacher's own (she
+answers or rephrases it herself) there was no answer and neither the
+answer length nor wait time 2 exists. The answer length is the span of
+that far speech, pauses inside it included, because a coach reads it as
+"how long did the pupils get to answer".
 """
 
 from __future__ import annotations
 
+import statistics
 from typing import Any, Iterable
+
+from appliance.coding.statistics import WINDOW_S
 
 QUESTION_LOOKBACK_S = 3.0
 LONG_WAIT_S = 3.0
+CATEGORIES = (1, 2, 3)
 
 
 def totals(segments: list[dict], duration_s: float) -> dict[str, float]:
@@ -43,11 +56,13 @@ def turns(segments: list[dict], join_gap_s: float = 1.0) -> list[dict]:
 
 
 def wait_times(segments: list[dict], codes: Iterable[dict]) -> list[dict[str, Any]]:
-    """Wait time 1 after each coded question (``wait_s`` None when not found).
+    """Wait time 1, the answer and wait time 2 after each coded question
+    (None where not found).
 
-    >>> segs = [{"start_s": 0, "end_s": 2, "voice": "near"}, {"start_s": 4.5, "end_s": 6, "voice": "far"}]
+    >>> segs = [{"start_s": 0, "end_s": 2, "voice": "near"}, {"start_s": 4.5, "end_s": 6, "voice": "far"},
+    ...         {"start_s": 7.2, "end_s": 9, "voice": "near"}]
     >>> wait_times(segs, [{"id": "c1", "t": 1.5, "kind": "question", "category": 2}])
-    [{'code_id': 'c1', 't': 1.5, 'category': 2, 'wait_s': 2.5}]
+    [{'code_id': 'c1', 't': 1.5, 'category': 2, 'wait_s': 2.5, 'answer_s': 1.5, 'wait2_s': 1.2}]
     """
     ordered = sorted(segments, key=lambda s: s["start_s"])
     out = []
@@ -64,35 +79,138 @@ def wait_times(segments: list[dict], codes: Iterable[dict]) -> list[dict[str, An
                 owner = s  # keep the latest one before t
             if s["start_s"] > t:
                 break
-        wait = None
+        wait = answer = wait2 = None
         if owner is not None:
-            nxt = next((s for s in ordered if s["start_s"] >= owner["end_s"] and s is not owner), None)
-            if nxt is not None:
-                wait = round(nxt["start_s"] - owner["end_s"], 3)
-        out.append({"code_id": code.get("id"), "t": t, "category": code.get("category"), "wait_s": wait})
+            after = [s for s in ordered if s["start_s"] >= owner["end_s"] and s is not owner]
+            if after:
+                wait = round(after[0]["start_s"] - owner["end_s"], 3)
+                answer, wait2 = _answer(after)
+        out.append({"code_id": code.get("id"), "t": t, "category": code.get("category"), "wait_s": wait,
+                    "answer_s": answer, "wait2_s": wait2})
     return out
 
 
-def summary(timeline: dict, codes: Iterable[dict] = ()) -> dict[str, Any]:
-    """Everything the statistics page shows about talk and wait time."""
-    segments = timeline.get("segments", [])
+def _answer(after: list[dict]) -> tuple[float | None, float | None]:
+    """(answer length, wait time 2) from the speech after a question's wait."""
+    if after[0]["voice"] != "far":
+        return None, None
+    answer_end = after[0]["end_s"]
+    for s in after[1:]:
+        if s["voice"] == "near":
+            return round(answer_end - after[0]["start_s"], 3), round(s["start_s"] - answer_end, 3)
+        answer_end = max(answer_end, s["end_s"])
+    # The lesson ended (or the recording did) before the teacher spoke again.
+    return round(answer_end - after[0]["start_s"], 3), None
+
+
+def clip(segments: list[dict], start_s: float, end_s: float) -> list[dict]:
+    """The parts of ``segments`` inside [start_s, end_s), so a 10-minute
+    window counts only its own seconds of a segment that crosses its edge.
+
+    >>> clip([{"start_s": 5, "end_s": 15, "voice": "near"}], 10, 20)
+    [{'start_s': 10, 'end_s': 15, 'voice': 'near'}]
+    """
+    out = []
+    for s in segments:
+        a, b = max(s["start_s"], start_s), min(s["end_s"], end_s)
+        if b > a:
+            out.append({**s, "start_s": a, "end_s": b})
+    return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(float(statistics.median(values)), 3) if values else None
+
+
+def _long_share(values: list[float]) -> float | None:
+    return round(sum(1 for w in values if w >= LONG_WAIT_S) / len(values), 4) if values else None
+
+
+def by_category(waits: list[dict]) -> list[dict[str, Any]]:
+    """Wait time 1 per question category (1–3): how many questions, how many
+    waits were measured, their total, mean and share of 3 s or more.
+
+    >>> by_category([{"category": 2, "wait_s": 3.5}, {"category": 2, "wait_s": 0.5}])[1]
+    {'category': 2, 'questions': 2, 'measured': 2, 'total_wait_s': 4.0, 'mean_wait_s': 2.0, 'long_wait_share': 0.5}
+    """
+    out = []
+    for cat in CATEGORIES:
+        mine = [w for w in waits if w.get("category") == cat]
+        measured = [w["wait_s"] for w in mine if w["wait_s"] is not None]
+        out.append({
+            "category": cat,
+            "questions": len(mine),
+            "measured": len(measured),
+            "total_wait_s": round(sum(measured), 3),
+            "mean_wait_s": _mean(measured),
+            "long_wait_share": _long_share(measured),
+        })
+    return out
+
+
+def windows(segments: list[dict], duration_s: float, window_s: float) -> list[dict[str, Any]]:
+    """Talk totals and shares for each window of ``window_s`` (the last one
+    as long as what is left of the lesson)."""
+    out = []
+    start = 0.0
+    while start < duration_s or not out:
+        end = min(duration_s, start + window_s) if duration_s else start + window_s
+        tot = totals(clip(segments, start, end), end - start)
+        out.append({"start_s": start, "end_s": round(end, 3), **tot, "shares": _shares(tot, end - start)})
+        start += window_s
+    return out
+
+
+def _shares(tot: dict[str, float], length_s: float) -> dict[str, float]:
+    whole = length_s or 1.0
+    return {
+        "near": round(tot["near_s"] / whole, 4),
+        "far": round(tot["far_s"] / whole, 4),
+        "silence": round(tot["silence_s"] / whole, 4),
+    }
+
+
+def summary(timeline: dict, codes: Iterable[dict] = (), window: tuple[float, float] | None = None,
+            window_s: float = WINDOW_S) -> dict[str, Any]:
+    """Everything the statistics page shows about talk and wait time.
+
+    ``window`` (start, end) limits the talk figures to that part of the
+    lesson and the waits to the questions coded in it, as the page's period
+    selector does for the codes; a wait is still measured on the whole
+    timeline, so a question just before the window's end keeps its answer.
+    ``windows`` always holds the talk shares per ``window_s``.
+    """
+    all_segments = timeline.get("segments", [])
     duration = float(timeline.get("duration_s") or 0.0)
-    tot = totals(segments, duration)
-    whole = duration or 1.0
+    waits = wait_times(all_segments, codes)
+    segments, length = all_segments, duration
+    if window is not None:
+        start, end = float(window[0]), float(window[1])
+        segments, length = clip(all_segments, start, end), max(0.0, end - start)
+        waits = [w for w in waits if start <= w["t"] < end]
+    tot = totals(segments, length)
     tr = turns(segments)
     near_turns = [t["end_s"] - t["start_s"] for t in tr if t["voice"] == "near"]
-    waits = wait_times(segments, codes)
     measured = [w["wait_s"] for w in waits if w["wait_s"] is not None]
+    answers = [w["answer_s"] for w in waits if w["answer_s"] is not None]
+    waits2 = [w["wait2_s"] for w in waits if w["wait2_s"] is not None]
     return {
         "totals": tot,
-        "shares": {
-            "near": round(tot["near_s"] / whole, 4),
-            "far": round(tot["far_s"] / whole, 4),
-            "silence": round(tot["silence_s"] / whole, 4),
-        },
+        "shares": _shares(tot, length),
         "longest_near_s": round(max(near_turns, default=0.0), 3),
         "turns": len(tr),
         "wait_times": waits,
-        "mean_wait_s": round(sum(measured) / len(measured), 3) if measured else None,
-        "long_wait_share": round(sum(1 for w in measured if w >= LONG_WAIT_S) / len(measured), 4) if measured else None,
+        "mean_wait_s": _mean(measured),
+        "long_wait_share": _long_share(measured),
+        "mean_wait2_s": _mean(waits2),
+        "long_wait2_share": _long_share(waits2),
+        "median_answer_s": _median(answers),
+        "mean_answer_s": _mean(answers),
+        "by_category": by_category(waits),
+        "window": [window[0], window[1]] if window is not None else None,
+        "windows": windows(all_segments, duration, window_s),
     }

@@ -46,7 +46,9 @@ WAITS = [0.8, 3.4, 1.6, 4.2, 2.5, 1.1, 3.0, 0.6]
 class Lesson:
     pcm: np.ndarray
     truth: list[tuple[float, float, str]]  # (start_s, end_s, "near"|"far")
-    questions: list[dict] = field(default_factory=list)  # codes with true wait in "true_wait_s"
+    # codes with the true wait time 1 in "true_wait_s", the answer's length in
+    # "true_answer_s" and wait time 2 in "true_wait2_s"
+    questions: list[dict] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -134,7 +136,10 @@ def synthesize(repeats: int = 1, seed: int = 7) -> Lesson:
                 pieces.append((t, answer, m, "far"))
                 truth.append((t, t + m / SR, "far"))
                 pupil += 1
-                t += m / SR + float(rng.uniform(0.7, 1.3))
+                pause = float(rng.uniform(0.7, 1.3))
+                questions[-1]["true_answer_s"] = m / SR
+                questions[-1]["true_wait2_s"] = pause  # the next teacher line starts after it
+                t += m / SR + pause
             else:
                 t = q_end + float(rng.uniform(0.6, 1.5))
     total = int((t + 1.5) * SR)

@@ -56,6 +56,28 @@ def test_wait_times_within_a_third_of_a_second(lesson, timeline):
         assert abs(measured["wait_s"] - q["true_wait_s"]) <= 0.3, (measured, q)
 
 
+def test_answer_length_and_wait_time_2_within_a_third_of_a_second(lesson, timeline):
+    waits = wait_times(timeline["segments"], lesson.questions)
+    for measured, q in zip(waits, lesson.questions):
+        assert measured["answer_s"] is not None and measured["wait2_s"] is not None, (measured, q)
+        assert abs(measured["answer_s"] - q["true_answer_s"]) <= 0.3, (measured, q)
+        assert abs(measured["wait2_s"] - q["true_wait2_s"]) <= 0.3, (measured, q)
+    s = summary(timeline, lesson.questions)
+    true_answers = sorted(q["true_answer_s"] for q in lesson.questions)
+    assert s["median_answer_s"] == pytest.approx(true_answers[len(true_answers) // 2], abs=0.3)
+    mean_wait2 = sum(q["true_wait2_s"] for q in lesson.questions) / len(lesson.questions)
+    assert s["mean_wait2_s"] == pytest.approx(mean_wait2, abs=0.3)
+
+
+def test_wait_time_per_question_category(lesson, timeline):
+    s = summary(timeline, lesson.questions)
+    for row in s["by_category"]:
+        mine = [q for q in lesson.questions if q["category"] == row["category"]]
+        assert row["questions"] == row["measured"] == len(mine)
+        assert row["total_wait_s"] == pytest.approx(sum(q["true_wait_s"] for q in mine), abs=0.3 * len(mine) + 1e-9)
+    assert sum(r["questions"] for r in s["by_category"]) == len(lesson.questions)
+
+
 def test_summary_of_the_lesson(lesson, timeline):
     s = summary(timeline, lesson.questions)
     truth = lesson.true_totals()
