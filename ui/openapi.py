@@ -83,8 +83,12 @@ SPEC: dict[str, Any] = {
                                  "schema": {"type": "number", "minimum": 0}}],
             "responses": {"200": _json("#/components/schemas/Stats"), **_errors(400, 401, 403, 404)}}},
         "/api/recordings/{recording_id}/talk": {
-            "get": {"operationId": "getTalk", "parameters": [_ID],
-                    "responses": {"200": _json("#/components/schemas/Talk"), **_errors(401, 403, 404)}},
+            "get": {"operationId": "getTalk",
+                    "parameters": [_ID, {"name": "window", "in": "query", "required": False,
+                                         "description": "start (s) of a 10-minute window: the figures and the "
+                                                        "waits of that part of the lesson only",
+                                         "schema": {"type": "number", "minimum": 0}}],
+                    "responses": {"200": _json("#/components/schemas/Talk"), **_errors(400, 401, 403, 404)}},
             "post": {"operationId": "startTalk", "parameters": [_ID, _CSRF],
                      "responses": {"202": _json("#/components/schemas/Talk", "analysis queued"),
                                    **_errors(400, 401, 403, 404, 409)}}},
@@ -148,10 +152,39 @@ SPEC: dict[str, Any] = {
             "wait_times": {"type": "array", "items": {"type": "object", "required": ["code_id", "t", "category", "wait_s"],
                 "properties": {"code_id": {"type": "string", "nullable": True}, "t": {"type": "number"},
                                "category": {"type": "integer", "nullable": True},
-                               "wait_s": {"type": "number", "nullable": True}}}},
-            "shares": {"type": "object"}, "longest_near_s": {"type": "number"}, "turns": {"type": "integer"},
+                               "wait_s": {"type": "number", "nullable": True,
+                                          "description": "wait time 1: end of the question to the next speech"},
+                               "answer_s": {"type": "number", "nullable": True,
+                                            "description": "the pupils' answer: first to last far speech "
+                                                           "before the teacher speaks again"},
+                               "wait2_s": {"type": "number", "nullable": True,
+                                           "description": "wait time 2: end of the answer to the teacher's "
+                                                          "next speech"}}}},
+            "shares": {"$ref": "#/components/schemas/TalkShares"},
+            "longest_near_s": {"type": "number"}, "turns": {"type": "integer"},
             "mean_wait_s": {"type": "number", "nullable": True}, "long_wait_share": {"type": "number", "nullable": True},
+            "mean_wait2_s": {"type": "number", "nullable": True},
+            "long_wait2_share": {"type": "number", "nullable": True},
+            "median_answer_s": {"type": "number", "nullable": True},
+            "mean_answer_s": {"type": "number", "nullable": True},
+            "by_category": {"type": "array", "items": {"type": "object", "required": [
+                "category", "questions", "measured", "total_wait_s", "mean_wait_s", "long_wait_share"], "properties": {
+                "category": {"type": "integer", "enum": [1, 2, 3]}, "questions": {"type": "integer"},
+                "measured": {"type": "integer"}, "total_wait_s": {"type": "number"},
+                "mean_wait_s": {"type": "number", "nullable": True},
+                "long_wait_share": {"type": "number", "nullable": True}}}},
+            "window": {"type": "array", "nullable": True, "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                       "description": "[start, end] of the chosen window; null for the whole lesson"},
+            "windows": {"type": "array", "description": "talk per 10-minute window of the whole lesson",
+                        "items": {"type": "object", "required": ["start_s", "end_s", "near_s", "far_s", "silence_s",
+                                                                 "shares"], "properties": {
+                            "start_s": {"type": "number"}, "end_s": {"type": "number"},
+                            "near_s": {"type": "number"}, "far_s": {"type": "number"},
+                            "silence_s": {"type": "number"},
+                            "shares": {"$ref": "#/components/schemas/TalkShares"}}}},
             "duration_s": {"type": "number", "nullable": True}}},
+        "TalkShares": {"type": "object", "required": ["near", "far", "silence"], "properties": {
+            "near": {"type": "number"}, "far": {"type": "number"}, "silence": {"type": "number"}}},
         "Stats": {"type": "object", "required": ["counts"], "properties": {
             "counts": {"type": "object"}, "rate_per_min": {"type": "object"}, "questions": {"type": "object"},
             "feedback": {"type": "object"}, "feedback_ratio": {"type": "number", "nullable": True},

@@ -22,8 +22,14 @@ def talk_path(rec: Any):
     return current_app.config["KIT_PATHS"].talk(rec.id)
 
 
-def view(rec: Any, doc: dict[str, Any]) -> dict[str, Any]:
-    """``{state, segments, totals, wait_times, …}`` for one recording."""
+SUMMARY_FIELDS = ("totals", "wait_times", "shares", "longest_near_s", "turns", "mean_wait_s", "long_wait_share",
+                  "mean_wait2_s", "long_wait2_share", "median_answer_s", "mean_answer_s", "by_category",
+                  "window", "windows")
+
+
+def view(rec: Any, doc: dict[str, Any], window: tuple[float, float] | None = None) -> dict[str, Any]:
+    """``{state, segments, totals, wait_times, …}`` for one recording;
+    ``window`` (start, end) limits the figures to that part of the lesson."""
     state, error = jobs().state(rec.id)
     out: dict[str, Any] = {"state": state, "segments": [], "totals": None, "wait_times": []}
     if error:
@@ -37,17 +43,11 @@ def view(rec: Any, doc: dict[str, Any]) -> dict[str, Any]:
             return out
         out["state"] = "done"
         out.pop("error", None)
-        s = summary(timeline, doc.get("codes", []))
+        s = summary(timeline, doc.get("codes", []), window)
         out["segments"] = [
             {k: seg[k] for k in ("start_s", "end_s", "voice", "confidence")} for seg in timeline["segments"]
         ]
-        out["totals"] = s["totals"]
-        out["wait_times"] = s["wait_times"]
-        out["shares"] = s["shares"]
-        out["longest_near_s"] = s["longest_near_s"]
-        out["turns"] = s["turns"]
-        out["mean_wait_s"] = s["mean_wait_s"]
-        out["long_wait_share"] = s["long_wait_share"]
+        out.update({k: s[k] for k in SUMMARY_FIELDS})
         out["duration_s"] = timeline.get("duration_s")
     return out
 

@@ -21,11 +21,21 @@ NORM_FEEDBACK_RATIO = 3.0
 NORM_PEARL_RATIO = 2.0
 
 
-def lesson_statistics(doc: dict[str, Any], duration_s: float, window_start_s: float | None = None) -> dict[str, Any]:
-    start, end = 0.0, max(duration_s, 0.0)
+def window_span(duration_s: float, window_start_s: float | None = None) -> tuple[float, float]:
+    """(start, end) of the lesson or of the window starting at ``window_start_s``.
+
+    >>> window_span(1500, 1200), window_span(1500)
+    ((1200.0, 1500.0), (0.0, 1500.0))
+    """
+    start, end = 0.0, float(max(duration_s, 0.0))
     if window_start_s is not None:
         start = max(0.0, float(window_start_s))
         end = min(end, start + WINDOW_S) if end else start + WINDOW_S
+    return start, end
+
+
+def lesson_statistics(doc: dict[str, Any], duration_s: float, window_start_s: float | None = None) -> dict[str, Any]:
+    start, end = window_span(duration_s, window_start_s)
     span_min = max(end - start, 1e-9) / 60.0
     codes = [c for c in doc.get("codes", []) if start <= float(c["t"]) < end or (end == start == 0)]
     clips = [k for k in doc.get("clips", []) if float(k["in"]) < end and float(k["out"]) > start]

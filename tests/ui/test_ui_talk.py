@@ -115,6 +115,25 @@ def test_the_analysis_runs_on_demand_and_is_sealed(analysed, talk_kit, lesson):
     assert all(p.name.endswith(".age") for p in (data_dir / "recordings" / rec).iterdir())
 
 
+def test_the_api_gives_wait_time_2_answers_and_categories(analysed, talk_kit, lesson):
+    data_dir, rec, kit = talk_kit
+    body = analysed.get(f"/api/recordings/{rec}/talk").get_json()
+    by_code = {w["code_id"]: w for w in body["wait_times"]}
+    for q in lesson.questions:
+        w = by_code[q["code_id"]]
+        assert abs(w["answer_s"] - q["true_answer_s"]) <= 0.3, (w, q)
+        assert abs(w["wait2_s"] - q["true_wait2_s"]) <= 0.3, (w, q)
+    assert body["median_answer_s"] is not None and body["mean_wait2_s"] is not None
+    cats = {c["category"]: c for c in body["by_category"]}
+    for cat in (1, 2, 3):
+        mine = [q for q in lesson.questions if q["category"] == cat]
+        assert cats[cat]["questions"] == len(mine)
+        assert cats[cat]["total_wait_s"] == pytest.approx(sum(q["true_wait_s"] for q in mine),
+                                                          abs=0.3 * len(mine) + 1e-9)
+    assert body["window"] is None and len(body["windows"]) == 1  # a lesson of about a minute
+    assert body["windows"][0]["near_s"] == body["totals"]["near_s"]
+
+
 def test_the_coach_sees_it_others_do_not(analysed, talk_app, talk_kit):
     data_dir, rec, kit = talk_kit
     bram = person(talk_app, kit, "Bram")
@@ -143,6 +162,85 @@ def test_statistics_page_shows_the_cards_in_dutch(analysed, talk_kit):
     assert "teacher (near)" in html and "Wait time after questions" in html
 
 
+def test_the_wait_card_shows_wait_time_2_answers_and_categories_in_dutch_numbers(analysed, talk_kit):
+    import re
+
+    data_dir, rec, kit = talk_kit
+    html = analysed.get(f"/recordings/{rec}/stats?lang=nl").get_data(as_text=True)
+    assert "wachttijd na het antwoord" in html and 'id="wait-categories"' in html
+    assert 'id="wait2-share"' in html and "Na het antwoord van de leerlingen" in html
+    assert 'id="answer-length"' in html and "(mediaan)" in html
+    cells = re.findall(r'class="(?:wait-s|answer-s|wait2-s)">([^<]*)<', html)
+    assert cells and all(re.fullmatch(r"\d+(,\d)? s", c) for c in cells), cells
+    assert any("," in c for c in cells)  # Dutch decimals, not 3.4
+    assert re.search(r'id="talk-near">\d+(,\d)? min<', html)
+    english = analysed.get(f"/recordings/{rec}/stats?lang=en").get_data(as_text=True)
+    cells = re.findall(r'class="(?:wait-s|answer-s|wait2-s)">([^<]*)<', english)
+    assert all(re.fullmatch(r"\d+(\.\d)? s", c) for c in cells) and any("." in c for c in cells), cells
+    assert "wait after the answer" in english and "category 2" in english
+
+
+@pytest.fixture(scope="module")
+def long_lesson(talk_app, talk_kit):
+    """A 25-minute lesson with a timeline known to the second: the teacher
+    talks through the first 10 minutes, pupils half of the next 10, a
+    stretch crosses the 20-minute edge. Sealed as the analysis would."""
+    from appliance.paths import KitPaths
+    from appliance.sealed import write_sealed_json
+
+    data_dir, _rec, kit = talk_kit
+    anna, bram = kit.people["Anna"], kit.people["Bram"]
+    catalogue = Catalogue(data_dir / "catalogue.db")
+    row = catalogue.create_recording(anna["id"], bram["id"], [anna["recipient"], bram["recipient"]])
+    catalogue.add_segment(row["id"], 0, 0.0, 0.0, 100)
+    catalogue.add_segment(row["id"], 1, 0.0, 1500.0, 1000)
+    catalogue.finish_recording(row["id"])
+    catalogue.close()
+    seg = lambda a, b, v: {"start_s": a, "end_s": b, "voice": v, "confidence": 0.9,  # noqa: E731
+                           "dbfs": -20.0, "hf_ratio_db": -10.0}
+    timeline = {"version": 1, "vad": "webrtc", "duration_s": 1500.0, "recording_id": row["id"],
+                "segments": [seg(0, 600, "near"), seg(600, 900, "far"), seg(1140, 1260, "near"),
+                             seg(1263, 1270, "far"), seg(1272, 1280, "near")]}
+    path = talk_app.config["KIT_PATHS"].talk(row["id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_sealed_json(path, timeline, [anna["recipient"], bram["recipient"]])
+    client = person(talk_app, kit, "Anna")
+    for t, cat in ((300, 1), (1255, 3)):
+        r = client.post(f"/api/recordings/{row['id']}/codes", json={"t": t, "kind": "question", "category": cat},
+                        headers={"X-CSRF-Token": client.csrf})
+        assert r.status_code == 201
+    return client, row["id"]
+
+
+def test_the_talk_card_honours_the_chosen_ten_minute_window(long_lesson):
+    client, rec = long_lesson
+    whole = client.get(f"/api/recordings/{rec}/talk").get_json()
+    assert [(w["start_s"], w["end_s"]) for w in whole["windows"]] == [(0, 600), (600, 1200), (1200, 1500)]
+    assert [w["shares"]["near"] for w in whole["windows"]] == [1.0, 0.1, 0.2267]
+    assert len(whole["wait_times"]) == 2
+
+    second = client.get(f"/api/recordings/{rec}/talk?window=600").get_json()
+    assert second["window"] == [600, 1200]
+    assert second["totals"] == {"near_s": 60.0, "far_s": 300.0, "silence_s": 240.0}
+    assert second["shares"] == {"near": 0.1, "far": 0.5, "silence": 0.4}
+    assert second["wait_times"] == []  # no question coded between 10 and 20 minutes
+    assert client.get(f"/api/recordings/{rec}/talk?window=soon").status_code == 400
+
+    html = client.get(f"/recordings/{rec}/stats?lang=nl&window=600").get_data(as_text=True)
+    assert 'id="talk-window"' in html and "Minuut 10–20 van de les." in html
+    assert 'id="talk-far">5 min<' in html and 'id="talk-far-share">50 %<' in html
+    assert 'id="talk-near">1 min<' in html and 'id="talk-silence">4 min<' in html
+    assert "In deze periode zijn geen vragen gecodeerd." in html and 'id="talk-windows"' not in html
+
+    last = client.get(f"/recordings/{rec}/stats?lang=nl&window=1200").get_data(as_text=True)
+    assert 'id="talk-near-share">23 %<' in last and 'id="wait-table"' in last
+    assert 'class="wait2-s">2 s<' in last and 'class="answer-s">7 s<' in last  # 21:03–21:10, teacher at 21:12
+
+    lesson = client.get(f"/recordings/{rec}/stats?lang=nl").get_data(as_text=True)
+    assert 'id="talk-windows"' in lesson and 'id="talk-window"' not in lesson
+    assert 'id="talk-near">12,1 min<' in lesson  # 600 + 120 + 8 s of teacher talk, with a Dutch comma
+
+
 def test_an_unmeasured_lesson_offers_the_button(talk_app, kit_template, talk_kit):
     data_dir, rec, kit = talk_kit
     anna = person(talk_app, kit, "Anna")
@@ -155,6 +253,11 @@ def test_openapi_describes_talk(talk_app):
     ops = spec["paths"]["/api/recordings/{recording_id}/talk"]
     assert set(ops) == {"get", "post"}
     assert spec["components"]["schemas"]["Talk"]["properties"]["state"]["enum"] == ["none", "pending", "done", "failed"]
+    talk = spec["components"]["schemas"]["Talk"]["properties"]
+    wait = talk["wait_times"]["items"]["properties"]
+    assert {"wait_s", "answer_s", "wait2_s"} <= set(wait)
+    assert {"mean_wait2_s", "median_answer_s", "mean_answer_s", "by_category", "window", "windows"} <= set(talk)
+    assert [p["name"] for p in ops["get"]["parameters"] if p["in"] == "query"] == ["window"]
 
 
 def test_the_player_shows_the_talk_strip_under_the_timeline(analysed, talk_kit):

@@ -16,7 +16,7 @@ from ui import talk, web
 from ui.blueprints import annotate, live
 from ui.blueprints.auth import UnlockRefused, try_unlock
 from ui.openapi import SPEC
-from appliance.coding.statistics import lesson_statistics
+from appliance.coding.statistics import lesson_statistics, window_span
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -154,20 +154,25 @@ def texts(recording_id: str) -> Any:
     return jsonify({k: doc[k] for k in ("learning_question", "notes", "title", "class", "subject")})
 
 
+def window_arg() -> float | None:
+    """The ``window`` query argument: where a 10-minute window starts (s)."""
+    raw = request.args.get("window")
+    if raw is None:
+        return None
+    try:
+        window = float(raw)
+    except ValueError:
+        abort(400, description="window must be a number of seconds")
+    if not 0 <= window < 1e7:
+        abort(400, description="window must be between 0 and the end of the recording")
+    return window
+
+
 @bp.get("/recordings/<recording_id>/stats")
 @web.person_required
 def stats(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
-    raw = request.args.get("window")
-    window = None
-    if raw is not None:
-        try:
-            window = float(raw)
-        except ValueError:
-            abort(400, description="window must be a number of seconds")
-        if not 0 <= window < 1e7:
-            abort(400, description="window must be between 0 and the end of the recording")
-    s = lesson_statistics(annotate.load(rec), rec.duration_s, window)
+    s = lesson_statistics(annotate.load(rec), rec.duration_s, window_arg())
     keep = ("counts", "rate_per_min", "feedback", "feedback_ratio", "feedback_norm_met", "higher_questions",
             "question_norm_met", "pearls", "puzzles", "pearl_ratio", "pearl_norm_met", "minutes")
     out = {k: s[k] for k in keep}
@@ -180,7 +185,10 @@ def stats(recording_id: str) -> Any:
 @web.person_required
 def talk_time(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
-    return jsonify(talk.view(rec, annotate.load(rec)))
+    start = window_arg()
+    # The same window the statistics use, so talk and codes cover one span.
+    window = None if start is None else window_span(rec.duration_s, start)
+    return jsonify(talk.view(rec, annotate.load(rec), window))
 
 
 @bp.post("/recordings/<recording_id>/talk")

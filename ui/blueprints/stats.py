@@ -66,7 +66,7 @@ def page(recording_id: str) -> Any:
     window = window_arg()
     s = lesson_statistics(doc, rec.duration_s, window)
     windows = [i * WINDOW_S for i in range(int(rec.duration_s // WINDOW_S) + 1)] if rec.duration_s else [0.0]
-    t = talk.view(rec, doc)
+    t = talk.view(rec, doc, s["window"] if window is not None else None)
     strip = Markup(talk.strip_svg(_("Who speaks when"), t.get("duration_s") or rec.duration_s, t["segments"])) \
         if t["state"] == "done" else None
     return render_template("stats.html", rec=rec, s=s, charts=charts(s, rec.duration_s), window=window, num=number,
