@@ -6,7 +6,7 @@ A real recording is made with the simulated camera and the segment recorder
 (720p, or 320x180 with ``--quick``). The 2-hour recording is synthesised:
 its segments are those real segments re-encrypted to the same recipients,
 hard-linked under 3,600 names, with catalogue rows to match. Everything is
-served by waitress on loopback and fetched with ``http.client``, as a
+served by the kit's listener on loopback and fetched with ``http.client``, as a
 browser would. The unencrypted reference file lives in /dev/shm (memory),
 never on persistent storage. Temp files are deleted at the end.
 """
@@ -60,13 +60,11 @@ class _Browser:
 
 
 def _serve(app):
-    import waitress
+    """The app behind the kit's own listener (``kit.web_server``), plain HTTP: ``bench tls`` adds TLS."""
+    from kit.web_server import http_listener
 
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    return server, thread, port
+    listener = http_listener(app, "127.0.0.1", 0).start()
+    return listener, listener.port
 
 
 def _build_kit(root: Path, quick: bool):
@@ -160,8 +158,8 @@ def run(quick: bool) -> str:
     try:
         data, anna, real_id, long_id, identity, width, height = _build_kit(root, quick)
         app = create_app(data_dir=data)
-        server, thread, port = _serve(app)
-        servers.append((server, thread))
+        server, port = _serve(app)
+        servers.append(server)
 
         def unlocked() -> _Browser:
             b = _Browser(port)
@@ -226,8 +224,8 @@ def run(quick: bool) -> str:
         def plain(name: str):
             return send_file(seg_ref if name == "segment" else long_ref, mimetype="video/mp4", conditional=True)
 
-        ref_server, ref_thread, ref_port = _serve(plain_app)
-        servers.append((ref_server, ref_thread))
+        ref_server, ref_port = _serve(plain_app)
+        servers.append(ref_server)
         ref = _Browser(ref_port)
         count = 60 if quick else 150
         rng_header = {"Range": f"bytes=0-{span - 1}"}
@@ -268,9 +266,8 @@ def run(quick: bool) -> str:
             client.get("/api/session")
             trivial.append(time.perf_counter() - started)
     finally:
-        for server, thread in servers:
-            server.close()
-            thread.join(5)
+        for server in servers:
+            server.stop()
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
 
@@ -282,7 +279,7 @@ def run(quick: bool) -> str:
         "",
         f"Real recording {width}x{height} from the simulated camera; 2-hour recording = 3,600 re-encrypted "
         f"segments ({segment_plain / MiB:.2f} MiB plaintext each: the test pattern compresses far better than a "
-        f"classroom); waitress on loopback, keep-alive client. Load average during the run: {load:.1f} "
+        f"classroom); the kit's listener (cheroot) on loopback, plain HTTP, keep-alive client. Load average during the run: {load:.1f} "
         f"on {os.cpu_count()} cores (wall-clock figures include other processes' share).",
         "",
         "| measure | result | reference (same run) | ratio / target |",
