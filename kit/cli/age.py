@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import io
 import os
 import sys
@@ -26,6 +25,7 @@ from typing import BinaryIO, Iterator
 
 from appliance.age.scrypt import DEFAULT_MAX_WORK_FACTOR, DEFAULT_WORK_FACTOR
 from appliance.errors import KitError
+from kit.cli.secret_input import read_secret
 
 # The other age modules are imported by the command that needs them, so that
 # ``kit age encrypt`` does not pay for the readers and salvage.
@@ -84,30 +84,6 @@ def _keygen(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     return 0
-
-
-def _read_passphrase(path: str | None, confirm: bool) -> str:
-    if path:
-        try:
-            with open(path, encoding="utf-8") as f:
-                line = f.readline().rstrip("\r\n")
-        except OSError as exc:
-            raise KitError(f"cannot read passphrase file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise KitError(f"passphrase file {path} is not UTF-8 text") from None
-        if not line:
-            raise KitError(f"passphrase file {path} is empty")
-        return line
-    try:
-        os.close(os.open("/dev/tty", os.O_RDWR))
-    except OSError:
-        raise KitError("no terminal to ask for the passphrase; use --passphrase-file") from None
-    passphrase = getpass.getpass("Enter passphrase: ")
-    if not passphrase:
-        raise KitError("passphrase is empty")
-    if confirm and getpass.getpass("Confirm passphrase: ") != passphrase:
-        raise KitError("passphrases didn't match")
-    return passphrase
 
 
 @contextlib.contextmanager
@@ -227,7 +203,7 @@ def _encrypt(args: argparse.Namespace) -> int:
     if args.passphrase or args.passphrase_file:
         if recipients:
             raise KitError("-p/--passphrase cannot be combined with recipients")
-        recipients = [ScryptRecipient(_read_passphrase(args.passphrase_file, confirm=True), args.work_factor)]
+        recipients = [ScryptRecipient(read_secret(args.passphrase_file, "Enter passphrase"), args.work_factor)]
     if not recipients:
         raise KitError("no recipients: give -r RECIPIENT, -R FILE or -p")
     with _input(args.input) as src, _output(args.output, binary_age=True) as dst:
@@ -263,7 +239,7 @@ def _identities(args: argparse.Namespace) -> list:
         if head.startswith(b"age-encryption.org/v1"):
             from appliance.age.wrapped import unwrap_identities
 
-            passphrase = _read_passphrase(args.passphrase_file, confirm=False)
+            passphrase = read_secret(args.passphrase_file, "Enter passphrase", confirm=False)
             identities += unwrap_identities(Path(path).read_bytes(), passphrase, args.max_work_factor)
         else:
             identities += read_identities(Path(path))
@@ -294,7 +270,7 @@ def _decrypt(args: argparse.Namespace) -> int:
             head, src = _peek(src, 256)
             if head and b"\n-> scrypt " not in head:
                 raise KitError("no identities given (-i FILE) and the file is not passphrase-encrypted")
-            passphrase = _read_passphrase(args.passphrase_file, confirm=False)
+            passphrase = read_secret(args.passphrase_file, "Enter passphrase", confirm=False)
             identities = [ScryptIdentity(passphrase, args.max_work_factor)]
         if args.salvage:
             from appliance.age.salvaging import salvage

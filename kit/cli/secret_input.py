@@ -39,6 +39,6 @@ def read_secret(path: str | None, prompt: str, *, confirm: bool = True, what: st
     secret = getpass.getpass(f"{prompt}: ")
     if not secret:
         raise KitError(f"the {what} is empty")
-    if confirm and getpass.getpass("Same again: ") != secret:
+    if confirm and getpass.getpass(f"Same {what} again: ") != secret:
         raise KitError(f"the two {what}s differ; nothing was changed")
     return secret

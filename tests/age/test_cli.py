@@ -95,7 +95,7 @@ def test_passphrase_mismatch_on_terminal(tmp_path):
         [sys.executable, "-m", "kit", "age", "encrypt", "-p", "-o", str(tmp_path / "x.age"), "/etc/hostname"],
         ["one", "two"],
     )
-    assert code == 1 and b"kit: passphrases didn't match" in tty
+    assert code == 1 and b"kit: the two passphrases differ" in tty
     assert not (tmp_path / "x.age").exists()
 
 
