@@ -15,7 +15,6 @@ import io
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,9 +23,8 @@ WIDTH, HEIGHT = 1280, 720
 
 def _recording(data: Path, seconds: float):
     from appliance import age
-    from appliance.camera import SimulatedCamera
     from appliance.catalogue import Catalogue
-    from appliance.footage.recorder import SegmentRecorder
+    from appliance.footage.simulated_lesson import record_simulated_lesson
     from appliance.identities import create_person
 
     cat = Catalogue(data / "catalogue.db")
@@ -35,23 +33,11 @@ def _recording(data: Path, seconds: float):
     coach = create_person(data, cat, "Bram", "coach", passphrase, work_factor=10)
     members = [create_person(data, cat, f"Lid {i}", "teacher", passphrase, work_factor=10) for i in range(4)]
     recipients = [teacher["recipient"], coach["recipient"]]
-    row = cat.create_recording(teacher["id"], coach["id"], recipients)
-    enough = threading.Event()
-
-    def on_segment(seg) -> None:
-        cat.add_segment(row["id"], seg.index, seg.start_s, seg.duration_s, seg.bytes)
-        if seg.index > 0 and seg.start_s + seg.duration_s >= seconds:
-            enough.set()
-
-    recorder = SegmentRecorder(SimulatedCamera(WIDTH, HEIGHT, fps=30, realtime=False), segment_seconds=2.0)
-    recorder.start(data / "recordings" / row["id"], [age.parse_recipient(r) for r in recipients],
-                   on_segment=on_segment)
-    enough.wait(600)
-    recorder.stop()
-    cat.finish_recording(row["id"])
+    recording_id = record_simulated_lesson(cat, data, teacher, coach, seconds, width=WIDTH, height=HEIGHT,
+                                           timeout_s=600)
     from appliance.identities import unwrap
 
-    return cat, row["id"], teacher, members, unwrap(data, teacher["id"], passphrase)
+    return cat, recording_id, teacher, members, unwrap(data, teacher["id"], passphrase)
 
 
 def run(quick: bool) -> str:

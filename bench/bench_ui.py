@@ -20,7 +20,6 @@ import random
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -69,9 +68,8 @@ def _serve(app):
 
 def _build_kit(root: Path, quick: bool):
     from appliance import age
-    from appliance.camera import SimulatedCamera
     from appliance.catalogue import Catalogue
-    from appliance.footage.recorder import SegmentRecorder
+    from appliance.footage.simulated_lesson import record_simulated_lesson
     from appliance.identities import create_person
 
     data = root / "data"
@@ -82,19 +80,7 @@ def _build_kit(root: Path, quick: bool):
     parsed = [age.parse_recipient(r) for r in recipients]
     width, height, seconds = (320, 180, 8.0) if quick else (1280, 720, 10.0)
 
-    real = cat.create_recording(anna["id"], bram["id"], recipients)
-    enough = threading.Event()
-
-    def on_segment(seg) -> None:
-        cat.add_segment(real["id"], seg.index, seg.start_s, seg.duration_s, seg.bytes)
-        if seg.index > 0 and seg.start_s + seg.duration_s >= seconds:
-            enough.set()
-
-    recorder = SegmentRecorder(SimulatedCamera(width, height, fps=30, realtime=False), segment_seconds=2.0)
-    recorder.start(data / "recordings" / real["id"], parsed, on_segment=on_segment)
-    enough.wait(300)
-    recorder.stop()
-    cat.finish_recording(real["id"])
+    real = {"id": record_simulated_lesson(cat, data, anna, bram, seconds, width=width, height=height)}
 
     # The 2-hour recording: real segments, re-encrypted, hard-linked 3,600 times.
     identity = age.unwrap_identity((data / "identities" / f"{anna['id']}.age").read_bytes(), "anna-bench-passphrase")

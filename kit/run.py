@@ -51,7 +51,7 @@ def recover_interrupted(config: KitConfig, catalogue: Catalogue) -> list[str]:
     """Recordings left in state ``recording`` by a power cut become ``interrupted``."""
     recovered = []
     for row in catalogue.list_recordings(state="recording"):
-        directory = config.recordings_dir / row["id"]
+        directory = config.paths.recording(row["id"])
         store.recover(directory)
         catalogue.mark_interrupted(row["id"], store.sealed_sizes(directory), config.segment_seconds)
         log.warning("recording %s was interrupted (power cut?); its sealed segments are kept",

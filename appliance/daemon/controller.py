@@ -491,4 +491,4 @@ class KitController:
         self.refresh()
 
     def recording_dir(self, recording_id: str) -> Path:
-        return self.config.recordings_dir / recording_id
+        return self.config.paths.recording(recording_id)

@@ -8,14 +8,11 @@ written), and one short recording of Cor + Bram that Anna must never see.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance import age
-from appliance.camera import SimulatedCamera
 from appliance.catalogue import Catalogue
-from appliance.footage.recorder import SegmentRecorder
+from appliance.footage.simulated_lesson import record_simulated_lesson
 from appliance.consent import Consents
 from appliance.identities import create_person, unwrap
 
@@ -39,22 +36,8 @@ class KitData:
 def record(catalogue: Catalogue, data_dir: Path, teacher: dict, coach: dict, seconds: float,
            width: int = 320, height: int = 180) -> str:
     """A real recording of ``seconds`` of simulated camera, catalogued segment by segment."""
-    recipients = [teacher["recipient"], coach["recipient"]]
-    row = catalogue.create_recording(teacher["id"], coach["id"], recipients)
-    directory = data_dir / "recordings" / row["id"]
-    enough = threading.Event()
-
-    def on_segment(seg) -> None:
-        catalogue.add_segment(row["id"], seg.index, seg.start_s, seg.duration_s, seg.bytes)
-        if seg.index > 0 and seg.start_s + seg.duration_s >= seconds:
-            enough.set()
-
-    recorder = SegmentRecorder(SimulatedCamera(width, height, fps=30, realtime=False), segment_seconds=2.0)
-    recorder.start(directory, [age.parse_recipient(r) for r in recipients], on_segment=on_segment)
-    enough.wait(120)
-    recorder.stop()
-    catalogue.finish_recording(row["id"])
-    return row["id"]
+    return record_simulated_lesson(catalogue, data_dir, teacher, coach, seconds, width=width, height=height,
+                                   timeout_s=120)
 
 
 def build(data_dir: Path, seconds: float = 20.0) -> KitData:
