@@ -4,7 +4,6 @@ LiveTalk and seals the timeline next to the recording when it stops."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import numpy as np
@@ -20,17 +19,6 @@ from tests.support import talk_synth
 
 from .helpers import AGE, add_people, small_config, wait_for
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox (make deps)"
-)
-
-
-def to_48k(pcm: np.ndarray) -> np.ndarray:
-    raw = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
-    fmt = ["-t", "raw", "-c", "1", "-b", "16", "-e", "signed-integer"]
-    out = subprocess.run(["sox", *fmt, "-r", "16000", "-", *fmt, "-r", "48000", "-"],
-                         input=raw, capture_output=True, check=True).stdout
-    return np.frombuffer(out, dtype="<i2").astype(np.float32) / 32768
 
 
 def test_a_recording_gets_its_talk_timeline_sealed_when_it_stops(tmp_path):
@@ -39,7 +27,7 @@ def test_a_recording_gets_its_talk_timeline_sealed_when_it_stops(tmp_path):
     catalogue = Catalogue(config.catalogue_path)
     (tmp_path / "keys").mkdir()
     keys = add_people(catalogue, tmp_path / "keys")
-    camera = SimulatedCamera(160, 96, fps=15, realtime=False, audio_samples=to_48k(lesson.pcm))
+    camera = SimulatedCamera(160, 96, fps=15, realtime=False, audio_samples=talk_synth.to_48k(lesson.pcm))
     controls = Controls(config, pin_factory=mock_factory())
     controller = KitController(config, catalogue, camera, controls,
                                talk_factory=lambda: LiveTalk(max_queued_blocks=1_000_000))

@@ -60,6 +60,15 @@ class Lesson:
         return {"near_s": near, "far_s": far}
 
 
+def to_48k(pcm: np.ndarray) -> np.ndarray:
+    """A synthesised 16 kHz lesson at the 48 kHz the cameras record."""
+    raw = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
+    fmt = ["-t", "raw", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    out = subprocess.run(["sox", *fmt, "-r", "16000", "-", *fmt, "-r", "48000", "-"],
+                         input=raw, capture_output=True, check=True).stdout
+    return np.frombuffer(out, dtype="<i2").astype(np.float32) / 32768
+
+
 def _sox_raw(args_in: list[str], effects: list[str], stdin: bytes | None = None) -> np.ndarray:
     cmd = ["sox", *args_in, "-t", "raw", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-", *effects]
     out = subprocess.run(cmd, input=stdin, capture_output=True, check=True).stdout

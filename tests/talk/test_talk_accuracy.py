@@ -6,7 +6,6 @@ time labelled with the right voice, wait time within 0.3 s.
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
@@ -15,9 +14,6 @@ from appliance.talk.measures import summary, wait_times
 from appliance.talk.vad import SileroVad, WebrtcVad, load_vad
 from tests.support import talk_synth
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox (make deps)"
-)
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,18 @@ camera's audio thread does, gives a timeline within the issue's tolerances."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from appliance.talk.live import LiveTalk
 from appliance.talk.measures import wait_times
 from tests.support import talk_synth
-from tests.talk.test_talk_recording import to_48k
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox (make deps)"
-)
 
 
 def test_live_analysis_matches_the_truth():
     lesson = talk_synth.synthesize()
-    audio = to_48k(lesson.pcm)
+    audio = talk_synth.to_48k(lesson.pcm)
     live = LiveTalk(max_queued_blocks=100_000)
     for i in range(0, len(audio), 1024):
         live.feed(audio[i:i + 1024], 48_000)

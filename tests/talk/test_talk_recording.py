@@ -20,17 +20,6 @@ from appliance.talk.measures import wait_times
 from appliance.talk.recording import analyse_recording, read_timeline, seal_timeline
 from tests.support import talk_synth
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox (make deps)"
-)
-
-
-def to_48k(pcm: np.ndarray) -> np.ndarray:
-    raw = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
-    fmt = ["-t", "raw", "-c", "1", "-b", "16", "-e", "signed-integer"]
-    out = subprocess.run(["sox", *fmt, "-r", "16000", "-", *fmt, "-r", "48000", "-"],
-                         input=raw, capture_output=True, check=True).stdout
-    return np.frombuffer(out, dtype="<i2").astype(np.float32) / 32768
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +29,7 @@ def recorded():
     data = Path(tempfile.mkdtemp(prefix="talk-rec-"))
     paths = KitPaths(data)
     directory = paths.recording("20261201-0900-tt")
-    camera = SimulatedCamera(160, 120, 15, realtime=False, audio_samples=to_48k(lesson.pcm))
+    camera = SimulatedCamera(160, 120, 15, realtime=False, audio_samples=talk_synth.to_48k(lesson.pcm))
     recorder = SegmentRecorder(camera)
     done = threading.Event()
     end_index = int(lesson.duration_s // 2) + 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 
@@ -21,17 +20,6 @@ from ui import create_app
 from ui.config import TestingConfig
 from ui_helpers import ADMIN_PASSWORD, csrf_of, login_admin, unlock
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox (make deps)"
-)
-
-
-def to_48k(pcm: np.ndarray) -> np.ndarray:
-    raw = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
-    fmt = ["-t", "raw", "-c", "1", "-b", "16", "-e", "signed-integer"]
-    out = subprocess.run(["sox", *fmt, "-r", "16000", "-", *fmt, "-r", "48000", "-"],
-                         input=raw, capture_output=True, check=True).stdout
-    return np.frombuffer(out, dtype="<i2").astype(np.float32) / 32768
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +43,7 @@ def talk_kit(kit_template, lesson, tmp_path_factory):
         if seg.index > 0 and seg.start_s + seg.duration_s >= lesson.duration_s:
             enough.set()
 
-    camera = SimulatedCamera(160, 96, fps=15, realtime=False, audio_samples=to_48k(lesson.pcm))
+    camera = SimulatedCamera(160, 96, fps=15, realtime=False, audio_samples=talk_synth.to_48k(lesson.pcm))
     recorder = SegmentRecorder(camera, segment_seconds=2.0)
     recorder.start(data_dir / "recordings" / row["id"], [age.parse_recipient(r) for r in recipients],
                    on_segment=on_segment)
