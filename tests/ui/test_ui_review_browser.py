@@ -161,6 +161,25 @@ def test_clips_page_keeps_the_edits_of_every_clip(browser, site, kit):
     context.close()
 
 
+def test_play_clip_opens_the_player_at_the_clip_and_stops_at_its_end(browser, site, kit):
+    context, page, errors = open_page(browser, site, kit)
+    clip = add(page, kit, "clips", {"in": 6, "out": 9, "kind": "puzzle", "title": "Overgang"})
+    page.goto(site + f"/recordings/{kit.own_recording}/clips")
+    page.locator(f"section[id='{clip['id']}'] a.play-clip").click()
+    page.wait_for_url(f"**/recordings/{kit.own_recording}#t=6.000,9.000")
+    video = "document.getElementById('video')"
+    wait_js(page, f"{video}.currentTime > 6.2 && !{video}.paused")  # started at the clip, playing
+    wait_js(page, f"{video}.paused && {video}.currentTime >= 8.9")  # and stopped at its end
+    assert page.evaluate(f"{video}.currentTime") < 9.6
+    # A hand-made fragment that is not a span changes nothing.
+    page.goto(site + "/library")
+    page.goto(site + f"/recordings/{kit.own_recording}#t=9,3")
+    wait_js(page, f"{video}.readyState >= 1")
+    assert page.evaluate(f"{video}.currentTime") == 0
+    assert errors == []
+    context.close()
+
+
 WIDEST = """() => {
     const w = document.documentElement.clientWidth;
     return Array.from(document.querySelectorAll('body *'))

@@ -5,7 +5,7 @@ import {createAnnotationsClient} from "./annotations_client.js";
 import {attachPlaylist} from "./hls_attach.js";
 import {bindButtons, bindKeys, createDispatcher, readKeymap} from "./keymap.js";
 import {formatTime, createTimeline} from "./timeline.js";
-import {createTransport} from "./transport.js";
+import {createTransport, spanFromHash} from "./transport.js";
 
 function readWords() {
   const el = document.getElementById("i18n");
@@ -121,6 +121,8 @@ function start(root, video) {
   bindKeys(document, readKeymap(), run);
 
   attachPlaylist(video, {src: root.dataset.playlist, live, hlsUrl: root.dataset.hls, onError: showError, words});
+  const span = live ? null : spanFromHash(location.hash);
+  if (span) transport.playSpan(span);
   draw();
   refresh();
 }

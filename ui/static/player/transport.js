@@ -7,6 +7,16 @@ export function playQuietly(video) {
   return started && typeof started.catch === "function" ? started.catch(() => undefined) : Promise.resolve();
 }
 
+// "#t=12.5,30" (a W3C media fragment: from, optional to, in seconds) is how a
+// clip link opens the player at that clip; anything else is no span.
+export function spanFromHash(hash) {
+  const m = /^#t=(\d{1,6}(?:\.\d{1,3})?)(?:,(\d{1,6}(?:\.\d{1,3})?))?$/.exec(hash || "");
+  if (!m) return null;
+  const from = parseFloat(m[1]);
+  const to = m[2] === undefined ? null : parseFloat(m[2]);
+  return to !== null && to <= from ? null : {from, to};
+}
+
 export function createTransport(video, {fps = 30, knownDuration = 0} = {}) {
   function duration() {
     if (isFinite(video.duration) && video.duration > 0) return video.duration;
@@ -30,5 +40,22 @@ export function createTransport(video, {fps = 30, knownDuration = 0} = {}) {
     }
     playQuietly(video);
   }
-  return {duration, seekTo, seekBy, step, rate, toggle};
+  // Plays one span and pauses at its end, like a clip; seeking elsewhere ends
+  // the span, so the person can go on watching the lesson from there.
+  function playSpan({from, to}) {
+    const begin = () => {
+      seekTo(from);
+      if (to !== null) {
+        const watch = () => {
+          if (video.currentTime < from - 1 || video.currentTime > to + 1) { forget(); return; }
+          if (video.currentTime >= to) { video.pause(); forget(); }
+        };
+        const forget = () => video.removeEventListener("timeupdate", watch);
+        video.addEventListener("timeupdate", watch);
+      }
+      playQuietly(video);
+    };
+    if (video.readyState >= 1) begin(); else video.addEventListener("loadedmetadata", begin, {once: true});
+  }
+  return {duration, seekTo, seekBy, step, rate, toggle, playSpan};
 }
