@@ -70,3 +70,35 @@ def timeline_chart(title: str, duration_s: float, marks: list[tuple[float, str]]
         parts.append(f'<text x="{x_of(t):.1f}" y="69" font-size="9" text-anchor="middle">{int(t // 60)}:{int(t % 60):02d}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def spark_bars(title: str, labels: list[str], values: list[float | None], colour: str, width: int = 200,
+               unit: str = "", number: Callable[[float], str] = lambda v: f"{v:g}") -> str:
+    """Vertical bars of one figure across a few recordings, each labelled
+    below and valued above; ``None`` (not measured) is drawn as a dash so it
+    is not read as zero."""
+    height, top_pad, label_h = 96, 30, 14
+    n = max(1, len(values))
+    slot = width / n
+    bar_w = min(28.0, slot * 0.6)
+    top = max([v for v in values if v is not None] + [1e-9])
+    scale = (height - top_pad - label_h - 2) / top
+    base = height - label_h
+    parts = [f'<svg class="chart spark" role="img" viewBox="0 0 {width} {height}" width="100%" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+             f'<text x="0" y="11" font-size="11">{escape(title)}</text>',
+             f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="#888"/>']
+    for i, (label, value) in enumerate(zip(labels, values)):
+        mid = slot * i + slot / 2
+        if value is None:
+            shown, y = "–", base - 3
+        else:
+            h = max(0.0, value * scale)
+            parts.append(f'<rect x="{mid - bar_w / 2:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
+                         f'height="{h:.1f}" fill="{colour}"/>')
+            shown, y = f"{number(value)}{unit}", base - h - 3
+        parts.append(f'<text x="{mid:.1f}" y="{y:.1f}" font-size="10" text-anchor="middle">{escape(shown)}</text>')
+        parts.append(f'<text x="{mid:.1f}" y="{height - 3}" font-size="10" text-anchor="middle">'
+                     f'{escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,7 +1,7 @@
 """Every page of the review app fits the screen at phone, iPad (portrait and landscape) and laptop sizes.
 
 No element sticks out of the viewport and the page never scrolls sideways,
-for the teacher's pages, the coach's trajectory pages and Logboek, the
+for the teacher's pages, the coach's trajectory pages, Verloop and Logboek, the
 intervisie pages and the admin's Beheer, in real Chromium, in Dutch.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.catalogue import Catalogue
+from appliance.trajectory import Trajectories
 from ui import create_app
 from ui.config import TestingConfig
 from ui_helpers import ADMIN_PASSWORD, csrf_of, login_admin, unlock
@@ -33,6 +35,10 @@ def _prepared(kit):
                                             "learning_question": "Hoe geef ik stille leerlingen een beurt?"})
     assert made.status_code == 302
     trajectory = made.headers["Location"].rsplit("/", 1)[1]
+    # Anna's lesson as the baseline, so Verloop has a row and its charts to lay out.
+    catalogue = Catalogue(kit.data_dir / "catalogue.db")
+    Trajectories(catalogue, kit.data_dir).link_recording(trajectory, kit.own_recording, 0)
+    catalogue.close()
     admin = app.test_client()
     login_admin(admin)
     admin.post("/admin/invitations", data={"csrf_token": csrf_of(admin), "name": "Een Heel Lange Nieuwe Naam",
@@ -49,8 +55,10 @@ def test_no_page_is_wider_than_the_screen(browser, group_kit, width, height, lab
     anna_pages = ["/library", f"/recordings/{rec}", f"/recordings/{rec}/clips", f"/recordings/{rec}/stats",
                   "/live", "/consent", "/key", "/intervisie", f"/intervisie/share/{rec}/{clip_id}",
                   f"/shares/{share_id}", "/trajectories", f"/trajectories/{trajectory}",
-                  f"/trajectories/{trajectory}/audit", "/trajectories/audit", "/recordings/bestaat-niet"]
-    bram_pages = [f"/trajectories/{trajectory}", "/trajectories/audit", "/consent"]
+                  f"/trajectories/{trajectory}/audit", f"/trajectories/{trajectory}/progress", "/trajectories/audit",
+                  "/recordings/bestaat-niet"]
+    bram_pages = [f"/trajectories/{trajectory}", f"/trajectories/{trajectory}/progress", "/trajectories/audit",
+                  "/consent"]
     open_pages = ["/unlock", "/enrol", "/admin/login"]
     problems = {}
     with serve(app) as site:

@@ -17,16 +17,21 @@ import logging
 from typing import Any, Iterator
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from appliance.audit import AuditLog
+from appliance.coding.statistics import lesson_statistics
 from appliance.consent import Consents
 from appliance.errors import KitError
 from appliance.retention import WARN_DAYS, CannotDelete, Retention, days_left
 from appliance.trajectory import METHODS, Trajectories
 from appliance.trajectory.states import DEFAULT_RECORDINGS, MAX_RECORDINGS, MIN_RECORDINGS, advance, InvalidTransition
 from appliance.trajectory.store import position
-from ui import web
+from ui import talk, web
+from ui.blueprints.annotate import load
 from ui.blueprints.library import DateFormatter, format_duration, format_started
+from ui.blueprints.stats import number
+from ui.charts import COLOURS, spark_bars
 from ui.i18n import gettext as _
 
 log = logging.getLogger("kit.ui.trajectory")
@@ -188,6 +193,62 @@ def page(trajectory_id: str) -> Any:
                            confirmations=store.checklist_confirmations(trajectory_id),
                            is_teacher=web.current_session().person_id == row["teacher_id"],
                            consent=Consents(web.catalogue()).state(row["teacher_id"], row["coach_id"]).value)
+
+
+@bp.get("/<trajectory_id>/progress")
+@web.person_required
+def progress(trajectory_id: str) -> Any:
+    """Verloop: the key figures of each recording of the trajectory, in step order."""
+    row = _mine(trajectory_id)
+    rows = [_figures(r) for r in trajectories().recordings(trajectory_id)]
+    rows = [r for r in rows if r is not None]
+    return render_template("trajectory_progress.html", t=row, rows=rows, charts=_progress_charts(rows), num=number)
+
+
+def _figures(linked: dict) -> dict[str, Any] | None:
+    """One recording's coded figures and talk measures, read exactly as its
+    statistics page reads them; None for a recording the unlocked person's
+    keys cannot open (it is not shown rather than shown empty)."""
+    rec = web.catalogue().recording_view(linked["recording_id"])
+    if rec is None or not rec.is_for(web.current_session().recipients):
+        return None
+    out: dict[str, Any] = {"rec": rec, "step": linked["step"], "started": format_started(rec.started_at, g.locale),
+                           "s": None, "talk": None}
+    try:
+        doc = load(rec)
+    except Exception as exc:  # one damaged annotation file must not hide the other recordings
+        log.warning("annotations of %s unreadable: %s", rec.id, type(exc).__name__)
+        return out
+    out["s"] = lesson_statistics(doc, rec.duration_s)
+    t = talk.view(rec, doc)
+    if t["state"] == "done":
+        out["talk"] = {"near_share": t["shares"]["near"], "mean_wait_s": t["mean_wait_s"],
+                       "long_wait_share": t["long_wait_share"]}
+    return out
+
+
+def _progress_charts(rows: list[dict]) -> list[Markup]:
+    """Small bars per figure across the recordings; a missing figure is a gap, not a zero."""
+    labels = [_("baseline") if r["step"] == 0 else str(r["step"]) for r in rows]
+
+    def series(pick):
+        return [pick(r) if r["s"] is not None else None for r in rows]
+
+    def percent(v: float | None) -> float | None:
+        return None if v is None else round(100 * v)
+
+    figures = [
+        (_("instructions"), series(lambda r: r["s"]["counts"]["instruction"]), COLOURS["instruction"], ""),
+        (_("questions category 2 + 3"), series(lambda r: r["s"]["higher_questions"]), COLOURS["question"], ""),
+        (_("positive feedback"), series(lambda r: r["s"]["feedback"]["positive"]), COLOURS["positive"], ""),
+        (_("negative feedback"), series(lambda r: r["s"]["feedback"]["negative"]), COLOURS["negative"], ""),
+        (_("teacher talk"), [percent(r["talk"]["near_share"]) if r["talk"] else None for r in rows],
+         talk.NEAR_COLOUR, " %"),
+        (_("waits of 3 s or more"), [percent(r["talk"]["long_wait_share"]) if r["talk"] else None for r in rows],
+         COLOURS["question"], " %"),
+    ]
+    return [Markup(spark_bars(title, labels, values, colour, unit=unit, number=number))
+            for title, values, colour, unit in figures if any(v is not None for v in values)]
 
 
 def _clips_by_id(recordings: list[dict]) -> dict[tuple[str, str], dict]:
