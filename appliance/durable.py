@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -47,8 +48,8 @@ def atomic_file(
     The one temp-name and permission scheme of the kit. ``exclusive=True``
     never replaces an existing file (hard link instead of rename, so it fails
     with :class:`FileExistsError`): that keeps sync batches and append-only
-    logs immutable. ``temp`` names the in-between file (default
-    ``.<name>.<pid>.tmp`` beside the target); encrypted files use
+    logs immutable. ``temp`` names the in-between file (default, with a random part
+    ``.<name>.<pid>.<random>.tmp`` beside the target); encrypted files use
     ``<name>.partial`` so recovery and scans recognise them. On any error,
     inside the block or while committing, the temp file is removed, which
     frees the space a full disk needs.
@@ -62,10 +63,14 @@ def atomic_file(
     (b'first half, second half', '0o600')
     """
     path = Path(path)
-    tmp = Path(temp) if temp is not None else path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # O_NOFOLLOW: a symlink planted at the temp name (the school server's
-    # directories are shared with its kits' accounts) must not redirect the write.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
+    if temp is not None:
+        tmp = Path(temp)
+        tmp.unlink(missing_ok=True)  # a leftover of a cut write; never reused as it is
+    else:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    # Always a new file of our own: a file, hard link or symlink planted at the
+    # temp name must not receive the data or lend its owner to the result.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(fd, "wb", buffering=0) as out:
             yield out  # type: ignore[misc]
