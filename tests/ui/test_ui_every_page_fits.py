@@ -47,10 +47,8 @@ def _prepared(kit):
     return app, share_id, trajectory, clip_id
 
 
-@pytest.mark.parametrize("width,height,label", SIZES, ids=[s[2] for s in SIZES])
-def test_no_page_is_wider_than_the_screen(browser, group_kit, width, height, label):
-    kit = group_kit
-    app, share_id, trajectory, clip_id = _prepared(kit)
+def pages_for(kit, share_id: str, trajectory: str, clip_id: str) -> list[tuple[str, list[str]]]:
+    """Who opens which pages: nobody (the open pages), Anna, Bram and the admin."""
     rec = kit.own_recording
     anna_pages = ["/library", f"/recordings/{rec}", f"/recordings/{rec}/clips", f"/recordings/{rec}/stats",
                   "/live", "/consent", "/key", "/intervisie", f"/intervisie/share/{rec}/{clip_id}",
@@ -60,18 +58,31 @@ def test_no_page_is_wider_than_the_screen(browser, group_kit, width, height, lab
     bram_pages = [f"/trajectories/{trajectory}", f"/trajectories/{trajectory}/progress", "/trajectories/audit",
                   "/consent"]
     open_pages = ["/unlock", "/enrol", "/admin/login"]
+    return [("nobody", open_pages), ("Anna", anna_pages), ("Bram", bram_pages), ("admin", ["/admin/"])]
+
+
+def signed_in(browser, site: str, kit, who: str, **context_options):
+    """A new browser context, unlocked as Anna or Bram, signed in as the admin, or as nobody."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    if who in ("Anna", "Bram"):
+        unlock_in_page(page, site, kit, who)
+    elif who == "admin":
+        page.goto(site + "/admin/login")
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(site + "/admin/")
+    return context, page
+
+
+@pytest.mark.parametrize("width,height,label", SIZES, ids=[s[2] for s in SIZES])
+def test_no_page_is_wider_than_the_screen(browser, group_kit, width, height, label):
+    kit = group_kit
+    app, share_id, trajectory, clip_id = _prepared(kit)
     problems = {}
     with serve(app) as site:
-        for who, pages in (("nobody", open_pages), ("Anna", anna_pages), ("Bram", bram_pages), ("admin", ["/admin/"])):
-            context = browser.new_context(viewport={"width": width, "height": height})
-            page = context.new_page()
-            if who in ("Anna", "Bram"):
-                unlock_in_page(page, site, kit, who)
-            elif who == "admin":
-                page.goto(site + "/admin/login")
-                page.fill("input[name=password]", ADMIN_PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site + "/admin/")
+        for who, pages in pages_for(kit, share_id, trajectory, clip_id):
+            context, page = signed_in(browser, site, kit, who, viewport={"width": width, "height": height})
             for path in pages:
                 page.goto(site + path)
                 page.wait_for_load_state("networkidle")
