@@ -163,8 +163,11 @@ def test_ctrl_c_while_reading_a_pipe_exits_promptly(keyfile):
 
     recipient = str(age.read_identities(keyfile)[0].recipient)
     enc = kit("encrypt", "-r", recipient, input=os.urandom(3 * 65536)).stdout
+    # Ctrl+C as at a terminal: a test run started in the background inherits
+    # SIGINT ignored, and Python then never installs its handler.
     proc = subprocess.Popen([*KIT, "decrypt", "-i", str(keyfile)], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc.stdin.write(enc[: len(enc) // 2])  # the rest never comes: the writer is still "recording"
     proc.stdin.flush()
     time.sleep(1.5)  # let it start, read the header and block on the pipe
