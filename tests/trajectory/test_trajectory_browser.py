@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 from ui_server import chromium, serve  # noqa: E402  (the UI tests' launcher)
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
+from playwright import sync_api  # a test dependency: missing, the run fails rather than skips
 
 ACTION = "actiepunt-uniek-e2e-5b9c: na elke vraag drie tellen wachten"
 

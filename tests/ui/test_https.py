@@ -26,7 +26,7 @@ from ui_recording import PASSPHRASES
 from ui_server import CHROMIUM, CHROMIUM_ARGS, free_port, school_ca, serve, serve_redirect
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
+from playwright import sync_api  # a test dependency: missing, the run fails rather than skips
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from ui_recording import PASSPHRASES
 from ui_server import serve
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
+from playwright import sync_api  # a test dependency: missing, the run fails rather than skips
 
 NOTE = "leervraag-uniek-5d1e0b: hoe laat ik stille leerlingen meedoen?"
 NO_NATIVE_HLS = (

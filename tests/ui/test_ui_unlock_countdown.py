@@ -12,7 +12,7 @@ from ui_recording import PASSPHRASES
 from ui_server import serve
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is a test dependency")
+from playwright import sync_api  # a test dependency: missing, the run fails rather than skips
 
 
 def texts_until_done(page, done: str, timeout_s: float = 15.0) -> list[str]:
