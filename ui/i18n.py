@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from babel.support import Translations
 from flask import g, request
 
@@ -57,3 +58,8 @@ def plural_template(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
+
+
+def number(value: float) -> str:
+    """A count or rate in the page's language: ``1,25`` in Dutch, ``1.25`` in English."""
+    return format_decimal(value, format="#,##0.##", locale=g.get("locale", "nl"))

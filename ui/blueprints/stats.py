@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.numbers import format_decimal
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ui import talk, web
 from ui.blueprints.annotate import load, sharing
-from ui.i18n import gettext as _
+from ui.i18n import gettext as _, number
 from appliance.coding.statistics import WINDOW_S, lesson_statistics
 from ui.charts import COLOURS, bar_chart, timeline_chart
 
@@ -24,11 +23,6 @@ def window_arg() -> float | None:
     except ValueError:
         return None
     return value if 0 <= value < 1e7 else None
-
-
-def number(value: float) -> str:
-    """A count or rate in the page's language: ``1,25`` in Dutch, ``1.25`` in English."""
-    return format_decimal(value, format="#,##0.##", locale=g.get("locale", "nl"))
 
 
 def charts(s: dict[str, Any], duration_s: float) -> dict[str, Markup]:

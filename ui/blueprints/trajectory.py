@@ -30,9 +30,8 @@ from appliance.trajectory.store import position
 from ui import talk, web
 from ui.blueprints.annotate import load
 from ui.blueprints.library import DateFormatter, format_duration, format_started
-from ui.blueprints.stats import number
 from ui.charts import COLOURS, spark_bars
-from ui.i18n import gettext as _
+from ui.i18n import gettext as _, number
 
 log = logging.getLogger("kit.ui.trajectory")
 bp = Blueprint("trajectory", __name__, url_prefix="/trajectories")
