@@ -30,6 +30,9 @@ from appliance.paths import KitPaths
 DEFAULT_DATA_DIR = Path("/var/lib/lessonkit/data")
 
 
+CAMERAS = ("picamera", "uvc", "theta", "simulated", "360-simulated")
+
+
 @dataclass
 class KitConfig:
     data_dir: Path = DEFAULT_DATA_DIR
@@ -46,7 +49,16 @@ class KitConfig:
     stop_hold_s: float = 2.0           # hold while recording -> stop
     shutdown_hold_s: float = 5.0       # hold while idle -> safe shutdown
 
-    # Camera. None: 1920x1080 on the kit, 1280x720 in simulation.
+    # Camera: "picamera" (the Pi camera module), "uvc" (a USB webcam at
+    # uvc_device; a 360° one with projection = "equirectangular"), "theta"
+    # (Ricoh Theta live streaming, theta_mode "2K" or "4K"), or in
+    # simulation "simulated" / "360-simulated" (--simulate picks these).
+    camera: str = "picamera"
+    uvc_device: str = "/dev/video0"
+    projection: str = "flat"
+    theta_mode: str = "2K"
+    # Picture size. None: 1920x1080 on the kit, 1280x720 in simulation
+    # (1920x960 for the simulated 360° camera).
     width: int | None = None
     height: int | None = None
     fps: int = 30
@@ -69,6 +81,22 @@ class KitConfig:
     sim_audio: str | None = None       # simulation: record this sound file instead of the tone
 
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.camera not in CAMERAS:
+            raise KitError(f"camera = {self.camera!r}: choose one of {', '.join(CAMERAS)}")
+        if self.projection not in ("flat", "equirectangular"):
+            raise KitError(f"projection = {self.projection!r}: choose flat or equirectangular")
+        if self.theta_mode not in ("2K", "4K"):
+            raise KitError(f"theta_mode = {self.theta_mode!r}: choose 2K or 4K")
+
+    @property
+    def camera_kind(self) -> str:
+        """The camera actually used: in simulation always a simulated one."""
+        if self.simulate:
+            return "360-simulated" if self.camera in ("360-simulated", "theta") or \
+                self.projection == "equirectangular" else "simulated"
+        return self.camera
 
     @property
     def effective_port(self) -> int:

@@ -25,6 +25,26 @@ def boottime_us() -> int:
     return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1000
 
 
+class BootClockPin:
+    """Moves a camera's own microsecond timestamps onto the boot clock the
+    microphone stamps audio with.
+
+    Cameras differ in what their timestamps count from (sensor time, the
+    first frame, the monotonic clock); the first frame is pinned to "now
+    less ``latency_us``" (a frame of encoder latency) and later frames keep
+    the camera's own spacing, so dropped frames stay visible as gaps.
+    """
+
+    def __init__(self, latency_us: int) -> None:
+        self.latency_us = latency_us
+        self.offset_us: int | None = None
+
+    def __call__(self, camera_us: int) -> int:
+        if self.offset_us is None:
+            self.offset_us = boottime_us() - self.latency_us - int(camera_us)
+        return int(camera_us) + self.offset_us
+
+
 class AlsaMicrophone:
     #: raw audio before encoding, see ``Camera.audio_tap``
     audio_tap: Callable[..., None] | None = None

@@ -50,6 +50,9 @@ class VideoFormat:
     fps: int
     bitrate: int  # bits per second the encoder aims at
     keyframe_interval: int  # frames between keyframes (one GOP)
+    #: "flat", or "equirectangular" for a 360° camera's unrolled sphere
+    #: (appliance.footage.spherical marks the MP4 so players know).
+    projection: str = "flat"
 
 
 @dataclass(frozen=True)

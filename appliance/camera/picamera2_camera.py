@@ -13,7 +13,7 @@ import importlib
 import threading
 from typing import Any, Iterator
 
-from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, boottime_us
+from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin
 from appliance.camera.base import (
     SIZES,
     Camera,
@@ -141,23 +141,20 @@ def _queue_output(Output: type, queue: PacketQueue, fps: int) -> Any:
     """A picamera2 ``Output`` that hands encoded frames to ``queue``."""
     frame_us = round(1_000_000 / fps)
 
+    # picamera2 versions differ in what their µs timestamps count from
+    # (sensor time or the first frame); one frame of encoder latency.
+    to_boot_clock = BootClockPin(frame_us)
+
     class QueueOutput(Output):  # type: ignore[misc, valid-type]
-        offset_us: int | None = None
 
         def outputframe(self, frame: Any, keyframe: bool = True, timestamp: int | None = None,
                         packet: Any = None, audio: bool = False) -> None:
             if audio or timestamp is None:
                 return  # picamera2's own audio path is not used; ALSA is
-            if self.offset_us is None:
-                # picamera2 versions differ in what their µs timestamps count
-                # from (sensor time or the first frame). Pin the first frame
-                # to the boot clock the microphone uses, less one frame of
-                # encoder latency; later frames keep their sensor spacing.
-                self.offset_us = boottime_us() - frame_us - int(timestamp)
             queue.put(EncodedPacket(
                 kind="video",
                 data=bytes(frame),
-                pts=int(timestamp) + self.offset_us,
+                pts=to_boot_clock(timestamp),
                 duration=frame_us,
                 time_base=MICROSECOND,
                 keyframe=bool(keyframe),

@@ -30,6 +30,7 @@ from appliance.camera.base import (
     VideoFormat,
     default_bitrate,
 )
+from appliance.camera.room_scene import RoomScene
 from appliance.camera.test_pattern import TestPattern
 
 class SimulatedCamera(ThreadedCamera):
@@ -48,10 +49,15 @@ class SimulatedCamera(ThreadedCamera):
         grain: int = 0,
         clock_start: datetime.datetime | None = None,
         audio_samples: np.ndarray | None = None,
+        projection: str = "flat",
     ) -> None:
         """``audio_samples``: mono float32 at 48 kHz to record instead of the
         tone (``kit run --simulate --sim-audio FILE``, talk-time tests);
-        silence after it ends."""
+        silence after it ends. ``projection="equirectangular"`` films the
+        virtual classroom (:mod:`appliance.camera.room_scene`) as a 360°
+        camera does, in a 2:1 picture (``kit run --simulate --camera 360``)."""
+        if projection not in ("flat", "equirectangular"):
+            raise ValueError("projection is flat or equirectangular")
         super().__init__()
         self.video = VideoFormat(
             width=width,
@@ -59,6 +65,7 @@ class SimulatedCamera(ThreadedCamera):
             fps=fps,
             bitrate=bitrate or default_bitrate(width, height, fps),
             keyframe_interval=max(1, round(fps * keyframe_seconds)),
+            projection=projection,
         )
         self.realtime = realtime
         self._want_audio = audio
@@ -118,7 +125,11 @@ class SimulatedCamera(ThreadedCamera):
 
     def _produce(self, queue: PacketQueue, video: av.VideoCodecContext, audio: AacEncoder | None) -> None:
         v = self.video
-        pattern = TestPattern(v.width, v.height, self._grain)
+        pattern: TestPattern | RoomScene
+        if v.projection == "equirectangular":
+            pattern = RoomScene(v.width, v.height, v.fps)
+        else:
+            pattern = TestPattern(v.width, v.height, self._grain)
         clock0 = self._clock_start or datetime.datetime.now()
         started = time.monotonic()
         tb = Fraction(1, v.fps)

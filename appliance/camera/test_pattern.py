@@ -14,26 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# 5x7 bitmaps, one string of five bits per row.
-_GLYPHS = {
-    "0": ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
-    "1": ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
-    "2": ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
-    "3": ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
-    "4": ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
-    "5": ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
-    "6": ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
-    "7": ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
-    "8": ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
-    "9": ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
-    ":": ("00000", "01100", "01100", "00000", "01100", "01100", "00000"),
-    ".": ("00000", "00000", "00000", "00000", "00000", "01100", "01100"),
-    " ": ("00000",) * 7,
-}
-_BITMAPS = {
-    ch: np.array([[bit == "1" for bit in row] for row in rows], dtype=bool)
-    for ch, rows in _GLYPHS.items()
-}
+from appliance.camera.glyphs import draw_text
 
 # (Y, U, V) of the classic 75% colour bars.
 _BARS = [(180, 128, 128), (162, 44, 142), (131, 156, 44), (112, 72, 58),
@@ -110,19 +91,9 @@ class TestPattern:
 
     def _draw_text(self, text: str) -> None:
         s = self._scale
-        glyph_w, glyph_h = 6 * s, 7 * s
         x0, y0 = 2 * s, 2 * s
-        width = min(len(text) * glyph_w + 2 * s, self.width - x0)
-        height = min(glyph_h + 4 * s, self.height - y0)
-        buf = self._buffer
-        buf[y0:y0 + height, x0:x0 + width] = 16
+        width = min(len(text) * 6 * s + 2 * s, self.width - x0)
+        height = min(11 * s, self.height - y0)
+        self._buffer[y0:y0 + height, x0:x0 + width] = 16
         self._neutral_chroma(x0, y0, width, height)
-        for i, ch in enumerate(text):
-            bitmap = _BITMAPS.get(ch, _BITMAPS[" "])
-            big = np.kron(bitmap, np.ones((s, s), dtype=bool))
-            x = x0 + s + i * glyph_w
-            y = y0 + 2 * s
-            if x + big.shape[1] > self.width or y + big.shape[0] > self.height:
-                break
-            region = buf[y:y + big.shape[0], x:x + big.shape[1]]
-            region[big] = 235
+        draw_text(self._buffer[:self.height], x0 + s, y0 + 2 * s, text, s)

@@ -34,7 +34,10 @@ class RecordingsMixin(CatalogueBase):
         coach_id: str,
         recipients: Iterable[str],
         recording_id: str | None = None,
+        projection: str = "flat",
     ) -> dict:
+        if projection not in ("flat", "equirectangular"):
+            raise ValueError("projection is flat or equirectangular")
         stamp = self.clock.now()
         row = {
             "id": recording_id or "r-" + uuid.uuid4().hex[:16],
@@ -50,6 +53,7 @@ class RecordingsMixin(CatalogueBase):
             "bytes": 0,
             "state": "recording",
             "retention_until": None,
+            "projection": projection,
         }
         with self.transaction() as db:
             db["recordings"].insert(row)

@@ -83,6 +83,9 @@ COLUMNS_ADDED = [
     # kit; NULL for people the school server published who never enrolled here.
     ("people", "signing_key", "TEXT"),
     ("people", "enrolled_at", "TEXT"),
+    # How the picture maps onto the view: 'flat', or 'equirectangular' for
+    # a 360° camera's whole sphere (appliance.footage.spherical).
+    ("recordings", "projection", "TEXT NOT NULL DEFAULT 'flat'"),
 ]
 
 

@@ -55,6 +55,11 @@ class Recording:
     bytes: int
     state: str
     retention_until: str | None
+    projection: str = "flat"  # or "equirectangular": a 360° recording
+
+    @property
+    def spherical(self) -> bool:
+        return self.projection == "equirectangular"
 
     def is_for(self, recipients: str | Iterable[str] | None) -> bool:
         """True if it is encrypted to the key (or one of the keys) of a person."""
@@ -120,6 +125,7 @@ def _recording(row: dict[str, Any]) -> Recording:
         bytes=int(row["bytes"] or 0),
         state=row["state"],
         retention_until=row["retention_until"],
+        projection=row.get("projection") or "flat",
     )
 
 

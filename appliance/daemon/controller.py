@@ -219,7 +219,8 @@ class KitController:
                 raise CannotRecord("no_consent", str(exc).removeprefix("cannot record: ")) from None
             parsed = _parse_recipients(recipients)
             row = self.catalogue.create_recording(
-                assignment["teacher"]["id"], assignment["coach"]["id"], recipients
+                assignment["teacher"]["id"], assignment["coach"]["id"], recipients,
+                projection=getattr(getattr(self.camera, "video", None), "projection", "flat"),
             )
             recording_id = row["id"]
             directory = self.recording_dir(recording_id)

@@ -15,7 +15,8 @@ def make_camera(config: KitConfig) -> Any | None:
     from appliance.camera import CameraUnavailable
 
     try:
-        if config.simulate:
+        kind = config.camera_kind
+        if kind in ("simulated", "360-simulated"):
             from appliance.camera import SimulatedCamera
 
             samples = None
@@ -23,11 +24,23 @@ def make_camera(config: KitConfig) -> Any | None:
                 from appliance.talk.analysis import decode_audio
 
                 samples = decode_audio(str(config.sim_audio), rate=48000)
+            spherical = kind == "360-simulated"
             return SimulatedCamera(
-                width=config.width or 1280, height=config.height or 720, fps=config.fps,
+                width=config.width or (1920 if spherical else 1280),
+                height=config.height or (960 if spherical else 720), fps=config.fps,
                 realtime=config.realtime, keyframe_seconds=config.segment_seconds,
-                audio_samples=samples,
+                audio_samples=samples, projection="equirectangular" if spherical else "flat",
             )
+        if kind == "uvc":
+            from appliance.camera.uvc_camera import UvcCamera
+
+            return UvcCamera(config.uvc_device, width=config.width or 1920, height=config.height or 1080,
+                             fps=config.fps, keyframe_seconds=config.segment_seconds,
+                             projection=config.projection)
+        if kind == "theta":
+            from appliance.camera.theta_camera import ThetaCamera
+
+            return ThetaCamera(config.theta_mode)
         from appliance.camera import Picamera2Camera
 
         return Picamera2Camera(width=config.width or 1920, height=config.height or 1080,

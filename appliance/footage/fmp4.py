@@ -17,6 +17,7 @@ from typing import Callable
 import av
 
 from appliance.camera.base import AudioFormat, EncodedPacket, VideoFormat
+from appliance.footage import spherical
 from appliance.footage.mp4boxes import BoxSplitter
 
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof+skip_trailer"
@@ -46,6 +47,7 @@ class FragmentedMp4Muxer:
         on_fragment: Callable[[Fragment], None],
     ) -> None:
         self._on_init = on_init
+        self._spherical = video.projection == spherical.EQUIRECTANGULAR
         self._on_fragment = on_fragment
         self._ftyp: bytes | None = None
         self._moof: bytes | None = None
@@ -131,7 +133,8 @@ class FragmentedMp4Muxer:
         if kind == "ftyp":
             self._ftyp = data
         elif kind == "moov":
-            self._on_init((self._ftyp or b"") + data)
+            init = (self._ftyp or b"") + data
+            self._on_init(spherical.add_equirectangular(init) if self._spherical else init)
         elif kind == "moof":
             self._moof = data
         elif kind == "mdat" and self._moof is not None:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from kit.cli.data_option import add_data_option, data_dir_from
-from appliance.config import KitConfig
+from appliance.config import CAMERAS, KitConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="review page port, HTTPS (default 8443 with --simulate, else 443)")
     parser.add_argument("--http-port", type=int, default=None,
                         help="plain-HTTP port that only redirects to HTTPS (default 8080 with --simulate, else 80)")
+    parser.add_argument("--camera", choices=["360", *CAMERAS], default=None,
+                        help="the camera (default: kit.toml's, else picamera); "
+                             "with --simulate, 360 films a virtual classroom as a 360° camera does")
     parser.add_argument("--sim-audio", metavar="FILE", default=None,
                         help="with --simulate: record this sound file (any format FFmpeg reads) instead of the test tone")
     parser.add_argument("--no-live-talk", action="store_true",
@@ -41,9 +44,12 @@ def _run(args: argparse.Namespace) -> int:
     config = KitConfig.load(data_dir_from(args, simulate=args.simulate),
                             simulate=args.simulate or None, port=args.port,
                             http_port=args.http_port,
+                            camera="360-simulated" if args.camera == "360" else args.camera,
                             serve_review=False if args.no_review else None,
                             sim_audio=str(Path(args.sim_audio).absolute()) if args.sim_audio else None,
                             live_talk=False if args.no_live_talk else None)
+    if args.camera in ("360", "simulated", "360-simulated") and not config.simulate:
+        raise SystemExit(f"--camera {args.camera} needs --simulate")
     if args.sim_audio and not config.simulate:
         raise SystemExit("--sim-audio needs --simulate")
     if args.sim_audio and not Path(args.sim_audio).is_file():
