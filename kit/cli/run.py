@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kit.cli.data_option import add_data_option, data_dir_from
 from appliance.config import CAMERAS, KitConfig
+from appliance.errors import KitError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
                             sim_audio=str(Path(args.sim_audio).absolute()) if args.sim_audio else None,
                             live_talk=False if args.no_live_talk else None)
     if args.camera in ("360", "simulated", "360-simulated") and not config.simulate:
-        raise SystemExit(f"--camera {args.camera} needs --simulate")
+        raise KitError(f"--camera {args.camera} needs --simulate")
     if args.sim_audio and not config.simulate:
         raise SystemExit("--sim-audio needs --simulate")
     if args.sim_audio and not Path(args.sim_audio).is_file():

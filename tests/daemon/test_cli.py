@@ -167,3 +167,39 @@ def test_an_unusable_data_directory_is_one_line(tmp_path):
     one_line_error(kit("people", "list", "--data", str(not_a_dir / "d")), "Not a directory")
     one_line_error(kit("run", "--simulate", "--no-review", "--data", str(not_a_dir / "d")),
                    "cannot start")
+
+
+@pytest.mark.slow
+def test_kit_run_simulate_camera_360_records_a_360_degree_lesson(tmp_path):
+    """`kit run --simulate --camera 360`: the virtual classroom, 2:1, marked as 360° in the file and the catalogue."""
+    data = tmp_path / "data"
+    write_kit_toml(data, "fps = 15\nsegment_seconds = 1.0\nwidth = 320\nheight = 160\n"
+                         "min_minutes_left = 0.0\nreserve_bytes = 0\n")
+    catalogue = Catalogue(data / "catalogue.db")
+    keys = add_people(catalogue, tmp_path)
+    catalogue.close()
+    daemon = Daemon(data, "--camera", "360")
+    try:
+        daemon.wait_ready()
+        kit("record", "start", "--data", str(data), check=True)
+        recording_id = daemon.call("status")["recording_id"]
+        time.sleep(2.5)
+        kit("record", "stop", "--data", str(data), check=True)
+    finally:
+        daemon.close()
+    catalogue = Catalogue(data / "catalogue.db")
+    assert catalogue.get_recording(recording_id)["projection"] == "equirectangular"
+    catalogue.close()
+    mp4 = decrypt_recording(data / "recordings" / recording_id, keys["teacher"])
+    video = next(s for s in probe(mp4)["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (320, 160)
+    assert [d["projection"] for d in video.get("side_data_list", []) if d.get("side_data_type") == "Spherical Mapping"] \
+        == ["equirectangular"]
+
+
+def test_a_camera_kit_toml_does_not_know_is_one_line_naming_the_choices(tmp_path):
+    data = tmp_path / "data"
+    write_kit_toml(data, 'camera = "gopro"\n')
+    one_line_error(kit("run", "--simulate", "--no-review", "--data", str(data)),
+                   "camera = 'gopro'", "picamera, uvc, theta")
+    one_line_error(kit("run", "--camera", "360", "--no-review", "--data", str(tmp_path / "d2")), "needs --simulate")
