@@ -48,19 +48,46 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-# hls.js for browsers without native HLS, from the npm registry at the
-# version pinned in ui/package-lock.json, copied into ui/static/vendor
-# (ignored by git: never committed by hand).
+# Browser libraries from the npm registry at the versions pinned in
+# ui/package-lock.json, copied into ui/static/vendor (ignored by git: never
+# committed by hand): hls.js for browsers without native HLS, and Photo
+# Sphere Viewer (with three.js, its video plugin and equirectangular video
+# adapter) for 360° recordings. PSV ships ES modules that import bare
+# package names; the copies import each other by path instead, so the page
+# needs no import map (which the CSP's script-src 'self' would block).
 HLS_JS := ui/static/vendor/hls.min.js
+PSV := ui/static/vendor/psv
+PSV_FILES := $(PSV)/core.js $(PSV)/video-plugin.js $(PSV)/equirectangular-video-adapter.js \
+	$(PSV)/core.css $(PSV)/video-plugin.css $(PSV)/three.module.min.js $(PSV)/three.core.min.js
+NPM_STAMP := ui/node_modules/.package-lock.json
 
-deps-ui: $(HLS_JS)
+deps-ui: $(HLS_JS) $(PSV_FILES)
 
 # npm comes with Node.js on many machines; Debian's own npm only where none is.
-$(HLS_JS): ui/package.json ui/package-lock.json
+$(NPM_STAMP): ui/package.json ui/package-lock.json
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps-npm
 	cd ui && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+$(HLS_JS): $(NPM_STAMP)
 	mkdir -p $(@D)
 	cp ui/node_modules/hls.js/dist/hls.min.js $@
+
+$(PSV)/three.%.js: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp ui/node_modules/three/build/three.$*.js $@
+
+$(PSV)/%.css: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp ui/node_modules/@photo-sphere-viewer/$*/index.css $@
+
+$(PSV)/%.js: $(NPM_STAMP)
+	mkdir -p $(@D)
+	sed -e 's#from "three"#from "./three.module.min.js"#g' \
+	    -e 's#from "@photo-sphere-viewer/core"#from "./core.js"#g' \
+	    ui/node_modules/@photo-sphere-viewer/$*/index.module.js > $@.tmp
+	@! grep -nE '^\s*(import|export)\b.*from "[^.]' $@.tmp || { echo "$@: a bare import is left"; rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
 
 # The kit in simulation with a demo teacher and coach; data in ./data (gitignored).
 # In a second terminal: .venv/bin/kit button press (the banner says more).

@@ -34,6 +34,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("coding", N_("Coding")),
     ("level", N_("Feedback level")),
     ("clip", N_("Clip")),
+    ("view", N_("360° view")),
 )
 # Groups that write to the recording's annotations, so only on the review page (not live).
 CODING_GROUPS = frozenset({"coding", "level", "clip"})
@@ -60,6 +61,11 @@ KEYS: tuple[Key, ...] = (
     Key("g", "progress", N_("progress feedback"), "level"),
     Key("[", "mark:in", N_("In"), "clip"),
     Key("]", "mark:out", N_("Out"), "clip"),
+    Key("a", "look:left", N_("Look left"), "view"),
+    Key("d", "look:right", N_("Look right"), "view"),
+    Key("ArrowUp", "look:up", N_("Look up"), "view", name="↑"),
+    Key("ArrowDown", "look:down", N_("Look down"), "view", name="↓"),
+    Key("0", "look:reset", N_("Reset view"), "view"),
 )
 
 
@@ -122,9 +128,12 @@ class PageKeys:
         return [{"keys": [key.key, *key.aliases], "action": key.action} for key in self._keys]
 
 
-def for_page(coding: bool, translate: Callable[[str], str] = gettext) -> PageKeys:
-    """The review page has every key; the live page only the playback ones."""
+def for_page(coding: bool, translate: Callable[[str], str] = gettext, spherical: bool = False) -> PageKeys:
+    """The review page has every key; the live page only the playback ones;
+    the keys that turn the view only where there is a 360° picture to turn."""
     keys = KEYS if coding else tuple(k for k in KEYS if k.group not in CODING_GROUPS)
+    if not spherical:
+        keys = tuple(k for k in keys if k.group != "view")
     return PageKeys(keys, translate)
 
 

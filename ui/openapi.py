@@ -128,11 +128,18 @@ SPEC: dict[str, Any] = {
         "NewClip": {"type": "object", "required": ["in", "out", "kind"], "properties": {
             "in": {"type": "number", "minimum": 0}, "out": {"type": "number", "minimum": 0},
             "kind": {"type": "string", "enum": ["pearl", "puzzle"]}, "title": {"type": "string", "maxLength": 200},
-            "reflection": {"$ref": "#/components/schemas/Reflection"}}},
+            "reflection": {"$ref": "#/components/schemas/Reflection"},
+            "view": {"$ref": "#/components/schemas/View"}}},
         "ClipChange": {"type": "object", "properties": {
             "in": {"type": "number", "minimum": 0}, "out": {"type": "number", "minimum": 0},
             "kind": {"type": "string", "enum": ["pearl", "puzzle"]}, "title": {"type": "string", "maxLength": 200},
-            "reflection": {"$ref": "#/components/schemas/Reflection"}}},
+            "reflection": {"$ref": "#/components/schemas/Reflection"},
+            "view": {"$ref": "#/components/schemas/View"}}},
+        "View": {"type": ["object", "null"], "required": ["yaw", "pitch", "fov"],
+                 "description": "Where a 360° clip looks at its in point, in degrees.",
+                 "properties": {"yaw": {"type": "number", "minimum": -180, "maximum": 180},
+                                "pitch": {"type": "number", "minimum": -90, "maximum": 90},
+                                "fov": {"type": "number", "minimum": 30, "maximum": 120}}},
         "Clip": {"allOf": [{"$ref": "#/components/schemas/NewClip"},
                            {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}]},
         "Annotations": {"type": "object", "required": ["recording_id", "codes", "clips"], "properties": {

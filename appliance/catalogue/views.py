@@ -100,7 +100,7 @@ def _recipient_where(recipients: str | Iterable[str] | None) -> tuple[str, tuple
 
 _RECORDING_SELECT = """
 SELECT r.id, r.teacher_id, r.coach_id, t.name AS teacher_name, c.name AS coach_name,
-       r.recipients, r.started_at, r.duration_s, r.segments, r.bytes, r.state, r.retention_until
+       r.recipients, r.started_at, r.duration_s, r.segments, r.bytes, r.state, r.retention_until, r.projection
 FROM recordings r
 LEFT JOIN people t ON t.id = r.teacher_id
 LEFT JOIN people c ON c.id = r.coach_id
@@ -125,7 +125,7 @@ def _recording(row: dict[str, Any]) -> Recording:
         bytes=int(row["bytes"] or 0),
         state=row["state"],
         retention_until=row["retention_until"],
-        projection=row.get("projection") or "flat",
+        projection=row["projection"] or "flat",
     )
 
 

@@ -127,6 +127,33 @@ def make_grid(data: Any) -> dict[str, dict[str, str]]:
     return grid
 
 
+#: (low, high) in degrees of a 360° clip's view: compass direction, height, field of view.
+VIEW_RANGES = {"yaw": (-180.0, 180.0), "pitch": (-90.0, 90.0), "fov": (30.0, 120.0)}
+
+
+def make_view(data: Any) -> dict[str, float] | None:
+    """Where a 360° clip looks at its in point, or None (a flat clip, or not chosen).
+
+    >>> make_view({"yaw": 91.23456, "pitch": -10, "fov": 75})
+    {'yaw': 91.235, 'pitch': -10.0, 'fov': 75.0}
+    >>> make_view({"yaw": 200, "pitch": 0, "fov": 75})
+    Traceback (most recent call last):
+    ...
+    appliance.coding.annotations.AnnotationError: view yaw must be between -180 and 180 degrees
+    """
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) != set(VIEW_RANGES):
+        raise AnnotationError("a view has yaw, pitch and fov (degrees)")
+    view = {}
+    for name, (low, high) in VIEW_RANGES.items():
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise AnnotationError(f"view {name} must be between {low:g} and {high:g} degrees")
+        view[name] = round(float(value), 3)
+    return view
+
+
 def make_clip(data: Any, duration_s: float | None = None, clip_id: str | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AnnotationError("a clip must be an object")
@@ -143,6 +170,7 @@ def make_clip(data: Any, duration_s: float | None = None, clip_id: str | None = 
         "kind": data["kind"],
         "title": _text(data.get("title"), "title")[:200],
         "reflection": make_grid(data.get("reflection")),
+        "view": make_view(data.get("view")),
     }
 
 

@@ -18,16 +18,21 @@ in memory).
 from __future__ import annotations
 
 import io
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import av
 
+from appliance.footage import spherical
+
 #: x264 settings: close to the source's quality, quick enough on a Pi for a
 #: clip of a minute or two.
 VIDEO_OPTIONS = {"crf": "20", "preset": "veryfast"}
 AUDIO_BITRATE = 128_000
+#: The picture of a flat view cut from a 360° recording.
+FLAT_VIEW_SIZE = (1280, 720)
 
 
 class ClipError(ValueError):
@@ -48,8 +53,12 @@ def clip_segments(segments: Sequence[Any], in_s: float, out_s: float) -> list[in
     return [0, *chosen]
 
 
-def recording_clip(directory: Path, segments: Sequence[Any], identities: list[Any], in_s: float, out_s: float) -> bytes:
+def recording_clip(directory: Path, segments: Sequence[Any], identities: list[Any], in_s: float, out_s: float,
+                   view: dict[str, float] | None = None) -> bytes:
     """The exact clip ``[in_s, out_s)`` of the recording sealed in ``directory``, as MP4 bytes.
+
+    A 360° recording gives a 360° MP4; with ``view`` (yaw, pitch, fov in
+    degrees) it gives the flat picture seen in that direction instead.
 
     Decrypts init and the overlapping segments into memory only; raises
     ``ClipError`` when nothing lies in the range, ``age.AgeError`` when the
@@ -69,10 +78,11 @@ def recording_clip(directory: Path, segments: Sequence[Any], identities: list[An
             finally:
                 seg.close()
 
-    return cut(plain(), in_s, out_s)
+    return cut(plain(), in_s, out_s, view=view)
 
 
-def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: float = 0.0) -> bytes:
+def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: float = 0.0,
+        view: dict[str, float] | None = None) -> bytes:
     """The MP4 of ``[in_s, out_s)`` of ``source`` (recording time), starting at 0.
 
     ``source`` is a playable MP4 (init + media segments concatenated);
@@ -81,7 +91,9 @@ def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: fl
     recording's own decode time, so it is normally 0).
 
     The whole clip is held in memory (a minute of 1080p is some tens of
-    MB) and re-encoded on the calling thread.
+    MB) and re-encoded on the calling thread. A 360° source stays 360°
+    (the output carries the spherical boxes again); with ``view`` FFmpeg's
+    ``v360`` filter turns it into the flat picture looking that way.
 
     >>> try:
     ...     cut(b"", 5.0, 5.0)
@@ -92,6 +104,9 @@ def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: fl
     if out_s <= in_s:
         raise ClipError("out point before in point")
     data = source if isinstance(source, (bytes, bytearray)) else b"".join(source)
+    is_360 = spherical.projection_of(data) == spherical.EQUIRECTANGULAR
+    if view is not None and not is_360:
+        raise ClipError("only a 360° recording has a view to choose")
     out = io.BytesIO()
     with av.open(io.BytesIO(data), mode="r") as src, av.open(out, mode="w", format="mp4") as dst:
         v_in = src.streams.video[0] if src.streams.video else None
@@ -100,8 +115,11 @@ def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: fl
             raise ClipError("no video")
         rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
         v_out = dst.add_stream("libx264", rate=rate, options=dict(VIDEO_OPTIONS))
-        v_out.width = v_in.codec_context.width
-        v_out.height = v_in.codec_context.height
+        if view is not None:
+            v_out.width, v_out.height = FLAT_VIEW_SIZE
+        else:
+            v_out.width = v_in.codec_context.width
+            v_out.height = v_in.codec_context.height
         v_out.pix_fmt = "yuv420p"
         v_out.time_base = Fraction(1, 90_000) if rate is None else 1 / Fraction(rate)
         a_out = None
@@ -113,6 +131,8 @@ def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: fl
             a_out.time_base = Fraction(1, sample_rate)
 
         frames = _video(src, v_in, in_s - offset_s, out_s - offset_s, v_out.time_base)
+        if view is not None:
+            frames = _reframed(frames, v_in, view)
         written = 0
         for frame in frames:
             for packet in v_out.encode(frame):
@@ -139,7 +159,41 @@ def cut(source: bytes | Iterable[bytes], in_s: float, out_s: float, offset_s: fl
                     dst.mux(packet)
             for packet in a_out.encode(None):
                 dst.mux(packet)
-    return out.getvalue()
+    result = out.getvalue()
+    return spherical.add_equirectangular(result) if is_360 and view is None else result
+
+
+def v360_options(view: dict[str, float]) -> str:
+    """FFmpeg ``v360`` options for the flat picture looking along ``view``.
+
+    >>> v360_options({"yaw": 90, "pitch": -10, "fov": 80})
+    'input=equirect:output=flat:yaw=90:pitch=-10:roll=0:h_fov=80:v_fov=50.5:w=1280:h=720:interp=linear'
+    """
+    width, height = FLAT_VIEW_SIZE
+    h_fov = float(view["fov"])
+    v_fov = math.degrees(2 * math.atan(math.tan(math.radians(h_fov) / 2) * height / width))
+    return (f"input=equirect:output=flat:yaw={view['yaw']:g}:pitch={view['pitch']:g}:roll=0:"
+            f"h_fov={h_fov:g}:v_fov={v_fov:.1f}:w={width}:h={height}:interp=linear")
+
+
+def _reframed(frames, stream, view: dict[str, float]):
+    """The frames, each turned into the flat view by one ``v360`` filter graph."""
+    graph = None
+    for frame in frames:
+        if graph is None:
+            graph = av.filter.Graph()
+            source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
+                                      time_base=frame.time_base)
+            turn = graph.add("v360", v360_options(view))
+            sink = graph.add("buffersink")
+            source.link_to(turn)
+            turn.link_to(sink)
+            graph.configure()
+        pts, time_base = frame.pts, frame.time_base
+        graph.push(frame)
+        flat = graph.pull()
+        flat.pts, flat.time_base = pts, time_base
+        yield flat
 
 
 def _video(src, stream, in_s: float, out_s: float, time_base: Fraction):

@@ -95,3 +95,48 @@ def test_segments_follow_a_camera_gop_that_is_not_two_seconds(
     assert len(list_segments(rec.directory)) == len(rec.segments)
     probe = decode_all(decrypt_recording_fn(rec.directory, key_file))
     assert probe.end_s["video"] >= 3 * expected - 0.05
+
+
+def _centre_rgb(mp4: bytes) -> tuple[int, int, int]:
+    import io
+    import numpy as np
+    with av.open(io.BytesIO(mp4)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    h, w, _ = frame.shape
+    patch = frame[h // 2 - 8:h // 2 + 8, w // 2 - 8:w // 2 + 8].reshape(-1, 3)
+    return tuple(int(v) for v in np.median(patch, axis=0))
+
+
+def test_a_360_clip_exports_as_360_and_as_the_flat_view_its_direction_chose(
+        ram_dir, identity, key_file, record_fn, decrypt_recording_fn):
+    """The flat export looks where the clip's view says: east is the door
+    (brown), north the board (green); the 360° export stays 360°."""
+    from appliance.footage.clip import FLAT_VIEW_SIZE, cut
+
+    camera = SimulatedCamera(768, 384, 30, realtime=False, projection="equirectangular")
+    rec = record_fn(ram_dir / "r", [identity.recipient], media_segments=2, camera=camera)
+    mp4 = decrypt_recording_fn(rec.directory, key_file)
+
+    whole = cut(mp4, 1.0, 2.0)
+    assert spherical.projection_of(whole) == "equirectangular"
+    assert ["equirectangular"] == [d["projection"] for d in side_data(whole) if d.get("side_data_type") == "Spherical Mapping"]
+
+    board = cut(mp4, 1.0, 2.0, view={"yaw": 0, "pitch": 5, "fov": 60})
+    door = cut(mp4, 1.0, 2.0, view={"yaw": 90, "pitch": 0, "fov": 60})
+    for flat in (board, door):
+        assert spherical.projection_of(flat) == "flat" and not side_data(flat)
+        probe = decode_all(flat)
+        assert (probe.width, probe.height) == FLAT_VIEW_SIZE
+        assert probe.frames["video"] == decode_all(whole).frames["video"]
+    r, g, b = _centre_rgb(board)
+    assert g > r + 40 and g > b + 40, (r, g, b)        # the green chalkboard
+    r, g, b = _centre_rgb(door)
+    assert r > g + 40 and r > b + 40, (r, g, b)        # the brown door
+
+
+def test_a_flat_recording_has_no_view_to_cut(ram_dir, identity, key_file, record_fn, decrypt_recording_fn):
+    from appliance.footage.clip import ClipError, cut
+
+    rec = record_fn(ram_dir / "r", [identity.recipient], media_segments=1)
+    with pytest.raises(ClipError, match="only a 360° recording"):
+        cut(decrypt_recording_fn(rec.directory, key_file), 0.0, 1.0, view={"yaw": 0, "pitch": 0, "fov": 60})

@@ -93,14 +93,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  f"--host-resolver-rules=MAP {KIT_NAME} 127.0.0.1"]
 
 
-def launch(playwright):
+# WebGL without a GPU (the 360° viewer): Chromium's software renderer.
+WEBGL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
+
+def launch(playwright, webgl: bool = False):
     """Debian's Chromium with the test CA installed in its certificate store."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+    args = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + WEBGL_ARGS if webgl else CHROMIUM_ARGS
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args,
                                       env={**os.environ, "HOME": str(browser_home())})
 
 
 @contextmanager
-def chromium() -> Iterator[object]:
+def chromium(webgl: bool = False) -> Iterator[object]:
     """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
     import pytest
     from playwright.sync_api import sync_playwright
@@ -108,7 +113,7 @@ def chromium() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
     with sync_playwright() as p:
-        browser = launch(p)
+        browser = launch(p, webgl=webgl)
         try:
             yield browser
         finally:

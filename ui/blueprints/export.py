@@ -85,13 +85,18 @@ def _clip(rec: Any, clip_id: str) -> dict[str, Any]:
     abort(404)
 
 
-def _exact_clip(rec: Any, clip: dict[str, Any]) -> bytes:
+#: Where the flat export of a 360° clip looks when the coach chose no direction: the front.
+DEFAULT_VIEW = {"yaw": 0.0, "pitch": 0.0, "fov": 90.0}
+
+
+def _exact_clip(rec: Any, clip: dict[str, Any], view: dict[str, float] | None = None) -> bytes:
     """The clip as an MP4 cut exactly at its in and out point, built in memory."""
     segments = web.catalogue().segment_views(rec.id)
     if len(clip_segments(segments, clip["in"], clip["out"])) < 2:
         abort(404)
     try:
-        return recording_clip(recording_dir(rec.id), segments, web.identities(), float(clip["in"]), float(clip["out"]))
+        return recording_clip(recording_dir(rec.id), segments, web.identities(), float(clip["in"]), float(clip["out"]),
+                              view=view)
     except FileNotFoundError:
         abort(404)
     except (age.AgeError, ClipError):
@@ -103,7 +108,23 @@ def _exact_clip(rec: Any, clip: dict[str, Any]) -> bytes:
 def clip_mp4(recording_id: str, clip_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     clip = _clip(rec, clip_id)
-    body = _exact_clip(rec, clip)
+    return _playable(_exact_clip(rec, clip), clip_filename(rec, clip, ".mp4"))
+
+
+@bp.get("/<recording_id>/clips/<clip_id>.view.mp4")
+@web.person_required
+def clip_view_mp4(recording_id: str, clip_id: str) -> Any:
+    """A 360° clip as the flat picture in the direction the clip looks (reframed on the kit, this clip only)."""
+    rec = web.owned_recording(recording_id)
+    if not rec.spherical:
+        abort(404)
+    clip = _clip(rec, clip_id)
+    body = _exact_clip(rec, clip, view=clip.get("view") or DEFAULT_VIEW)
+    return _playable(body, clip_filename(rec, clip, " " + _("view") + ".mp4"))
+
+
+def _playable(body: bytes, filename: str) -> Response:
+    """An MP4 in memory, with Range support so a browser can play and seek it."""
     size = len(body)
     try:
         wanted = parse_range(request.headers.get("Range"), size)
@@ -114,7 +135,7 @@ def clip_mp4(recording_id: str, clip_id: str) -> Any:
     response.headers["Accept-Ranges"] = "bytes"
     if wanted:
         response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    response.headers["Content-Disposition"] = content_disposition(clip_filename(rec, clip, ".mp4"))
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 

@@ -65,8 +65,11 @@ def live_status() -> dict[str, Any]:
 def page() -> Any:
     done = {"start": _("Recording started."), "stop": _("Recording stopped."),
             "bookmark": _("Bookmark set.")}.get(request.args.get("done", ""))
-    return render_template("live.html", status=live_status(), may_start=may_start(), done=done,
-                           keys=keymap.for_page(coding=False))
+    status = live_status()
+    rec = web.catalogue().recording_view(status["recording_id"]) if status.get("recording_id") else None
+    spherical = bool(rec and rec.spherical)
+    return render_template("live.html", status=status, may_start=may_start(), done=done, spherical=spherical,
+                           keys=keymap.for_page(coding=False, spherical=spherical))
 
 
 def _current_own_recording() -> str:

@@ -56,7 +56,7 @@ def page(recording_id: str) -> Any:
         bookmarks_json=json.dumps(web.catalogue().bookmark_offsets(rec.id)),
         fps=current_app.config["KIT"].fps,
         live=rec.state == "recording",
-        keys=keymap.for_page(coding=True),
+        keys=keymap.for_page(coding=True, spherical=rec.spherical),
     )
 
 

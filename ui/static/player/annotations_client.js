@@ -59,6 +59,7 @@ export function createAnnotationsClient({api, status, words}) {
     load,
     addCode: (code) => send("POST", "/codes", code),
     addClip: (clip) => send("POST", "/clips", clip),
+    updateClip: (id, change) => send("PATCH", "/clips/" + encodeURIComponent(id), change),
     remove: (kind, id) => send("DELETE", "/" + kind + "/" + encodeURIComponent(id)),
     saveTexts: (texts) => send("PUT", "/texts", texts),
   };

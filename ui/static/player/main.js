@@ -6,6 +6,7 @@ import {attachPlaylist} from "./hls_attach.js";
 import {bindButtons, bindKeys, createDispatcher, readKeymap} from "./keymap.js";
 import {formatTime, createTimeline} from "./timeline.js";
 import {createTransport, spanFromHash} from "./transport.js";
+import {createSphere, lookActions} from "./sphere.js";
 
 function readWords() {
   const el = document.getElementById("i18n");
@@ -80,6 +81,11 @@ function start(root, video) {
     if ((await client.addCode(body)) !== undefined) await refresh();
   }
 
+  // A 360° recording: the sphere shows the video once it is ready; a clip
+  // keeps where it looked at its in point.
+  let sphere = null;
+  let clipView = null;
+
   let clipIn = null, clipOut = null;
   function showRange() {
     const el = document.getElementById("clip-range");
@@ -87,13 +93,17 @@ function start(root, video) {
     if (el) el.textContent = at(clipIn) + " → " + at(clipOut);
   }
   function mark(which) {
-    if (which === "in") clipIn = video.currentTime; else clipOut = video.currentTime;
+    if (which === "in") { clipIn = video.currentTime; clipView = sphere ? sphere.view() : null; }
+    else clipOut = video.currentTime;
     showRange();
   }
   async function saveClip(kind) {
     if (clipIn === null || clipOut === null || clipOut <= clipIn) { say(words.needinout); return; }
-    if ((await client.addClip({"in": clipIn, out: clipOut, kind})) === undefined) return;
+    const clip = {"in": clipIn, out: clipOut, kind};
+    if (clipView) clip.view = clipView;
+    if ((await client.addClip(clip)) === undefined) return;
     clipIn = clipOut = null;
+    clipView = null;
     showRange();
     await refresh();
   }
@@ -124,7 +134,33 @@ function start(root, video) {
   const span = live ? null : spanFromHash(location.hash);
   if (span) transport.playSpan(span);
   draw();
-  refresh();
+  const loaded = refresh();
+  const sphereBox = document.getElementById("sphere");
+  if (root.dataset.sphere && sphereBox) {
+    // After the playlist is attached: the viewer waits for the video's metadata.
+    createSphere({container: sphereBox, video, base: root.dataset.sphere}).then(async (ready) => {
+      sphere = ready;
+      Object.assign(actions, lookActions(sphere));
+      root.classList.add("spherical-ready");
+      await loaded;
+      if (span) showClipView(span);
+    }, (error) => showError(words.nosphere + " (" + (error && error.message ? error.message : error) + ")"));
+  }
+
+  // Playing a clip turns the view where the clip looks; the coach can look
+  // elsewhere and keep that direction for the clip.
+  function showClipView(at) {
+    const clip = marks.clips.find((k) => Math.abs(k["in"] - at.from) < 0.002 && Math.abs(k.out - at.to) < 0.002);
+    const keep = document.getElementById("keep-view");
+    if (!clip) return;
+    if (clip.view) sphere.look(clip.view);
+    if (keep && client) {
+      keep.hidden = false;
+      keep.onclick = async () => {
+        if ((await client.updateClip(clip.id, {view: sphere.view()})) !== undefined) await refresh();
+      };
+    }
+  }
 }
 
 const root = document.getElementById("player");
