@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ui_recording import KitData, build
+from ui_recording import KitData, add_360_lesson, build
 from ui import create_app
 from ui.config import TestingConfig
 
@@ -34,6 +34,21 @@ def kit(kit_template: KitData, tmp_path: Path) -> KitData:
     data_dir = tmp_path / "data"
     shutil.copytree(kit_template.data_dir, data_dir)
     return replace(kit_template, data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def sphere_template(kit_template: KitData, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    data_dir = tmp_path_factory.mktemp("sphere-template") / "data"
+    shutil.copytree(kit_template.data_dir, data_dir)
+    return data_dir, add_360_lesson(data_dir)
+
+
+@pytest.fixture
+def sphere_kit(sphere_template, kit_template: KitData, tmp_path: Path) -> tuple[KitData, str]:
+    """The review kit with a 12 s 360° lesson of Anna and Bram as well: (kit, its id)."""
+    data_dir = tmp_path / "sphere-data"
+    shutil.copytree(sphere_template[0], data_dir)
+    return replace(kit_template, data_dir=data_dir), sphere_template[1]
 
 
 @pytest.fixture

@@ -82,6 +82,10 @@ def player_page(app, kit, lang: str = "nl") -> Node:
     return Tree(response.get_data(as_text=True)).root
 
 
+# A flat recording's page: no 360° view to turn, so no view keys.
+FLAT = [k for k in KEYS if k.group != "view"]
+
+
 def shown_key(key: Key, gettext) -> str:
     return gettext(key.name) if key.name else key.key
 
@@ -92,9 +96,9 @@ def test_help_lists_every_key_of_the_table(app, kit, translations, lang):
     page = player_page(app, kit, lang)
     help_box = page.one("details", id="key-help")
     listed = [(div.one("kbd").text(), div.one("dd").text()) for div in help_box.all("div")]
-    assert listed == [(shown_key(k, gettext), gettext(k.label)) for k in KEYS]
+    assert listed == [(shown_key(k, gettext), gettext(k.label)) for k in FLAT]
     headings = [h.text() for h in help_box.all("h3")]
-    assert headings == [gettext(heading) for _group, heading in keymap.GROUPS]
+    assert headings == [gettext(heading) for group, heading in keymap.GROUPS if group != "view"]
     if lang == "nl":
         assert ("spatie", "Afspelen / pauze") in listed and ("[", "Begin") in listed
     else:
@@ -105,7 +109,7 @@ def test_hints_and_titles_on_the_controls_come_from_the_table(app, kit, translat
     gettext = translations["nl"].gettext
     page = player_page(app, kit)
     help_box = page.one("details", id="key-help")
-    by_action = {k.action: k for k in KEYS}
+    by_action = {k.action: k for k in FLAT}
 
     controls: dict[str, Node] = {}
     for el in page.all():
@@ -114,7 +118,7 @@ def test_hints_and_titles_on_the_controls_come_from_the_table(app, kit, translat
             assert action not in controls, f"two controls for {action}"
             controls[action] = el
     # Every playback, coding and clip key has its button, whose title names the key.
-    for key in KEYS:
+    for key in FLAT:
         if key.action.startswith("level:") or key.action == "progress":
             continue
         el = controls[key.action]
@@ -143,7 +147,7 @@ def test_hints_and_titles_on_the_controls_come_from_the_table(app, kit, translat
 def test_the_script_gets_the_same_table(app, kit):
     page = player_page(app, kit)
     table = json.loads(page.one("script", id="keymap").text())
-    assert table == [{"keys": [k.key, *k.aliases], "action": k.action} for k in KEYS]
+    assert table == [{"keys": [k.key, *k.aliases], "action": k.action} for k in FLAT]
     scripts = [s.attrs for s in page.all("script") if s.attrs.get("src")]
     assert {"type": "module", "src": "/static/player/main.js"} in scripts
     assert not [s for s in page.all("script") if not s.attrs.get("src") and s.attrs.get("type") != "application/json"]
@@ -162,6 +166,26 @@ def test_live_page_gets_the_playback_keys(live_app, kit):
     assert {s.attrs["src"] for s in page.all("script", type="module")} == {"/static/player/main.js", "/static/live.js"}
     assert client.post("/live/stop", data={"csrf_token": page_csrf(client.get("/live").get_data(as_text=True))}
                        ).status_code == 302
+
+
+def test_a_360_lesson_adds_the_view_keys_to_the_help_and_the_script(sphere_kit, translations):
+    from ui import create_app
+    from ui.config import TestingConfig
+
+    kit, recording = sphere_kit
+    client = create_app(controller=None, data_dir=kit.data_dir, config=TestingConfig()).test_client()
+    unlock(client, kit)
+    page = Tree(client.get(f"/recordings/{recording}").get_data(as_text=True)).root
+    gettext = translations["nl"].gettext
+    help_box = page.one("details", id="key-help")
+    listed = [(div.one("kbd").text(), div.one("dd").text()) for div in help_box.all("div")]
+    assert listed == [(shown_key(k, gettext), gettext(k.label)) for k in KEYS]
+    assert ("a", "Naar links kijken") in listed and ("↑", "Omhoog kijken") in listed
+    assert [h.text() for h in help_box.all("h3")][-1] == "360°-beeld"
+    table = json.loads(page.one("script", id="keymap").text())
+    assert table == [{"keys": [k.key, *k.aliases], "action": k.action} for k in KEYS]
+    reset = [el for el in page.all("button") if el.attrs.get("data-action") == "look:reset"]
+    assert len(reset) == 1 and reset[0].attrs["title"] == "Beeld terugzetten (0)"
 
 
 def test_a_key_bound_twice_is_refused():

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from appliance.catalogue import Catalogue
-from appliance.footage.simulated_lesson import record_simulated_lesson
 from ui import create_app
 from ui.config import TestingConfig
 from ui_recording import PASSPHRASES
@@ -34,35 +31,22 @@ def webgl_browser():
         yield b
 
 
-@pytest.fixture(scope="module")
-def sphere_kit(kit_template, tmp_path_factory):
-    """The review kit plus a 12 s 360° lesson of Anna and Bram."""
-    data_dir = tmp_path_factory.mktemp("sphere") / "data"
-    shutil.copytree(kit_template.data_dir, data_dir)
-    catalogue = Catalogue(data_dir / "catalogue.db")
-    anna, bram = catalogue.find_person("Anna"), catalogue.find_person("Bram")
-    recording = record_simulated_lesson(catalogue, data_dir, anna, bram, 12.0, width=768, height=384,
-                                        projection="equirectangular")
-    catalogue.close()
-    return data_dir, recording, anna
-
-
 @pytest.fixture
 def sphere_site(sphere_kit):
-    app = create_app(data_dir=sphere_kit[0], config=TestingConfig())
+    app = create_app(data_dir=sphere_kit[0].data_dir, config=TestingConfig())
     with serve(app) as base:
         yield base
 
 
-def _open(browser, site, anna, width=1280, height=800):
+def _open(browser, site, person, width=1280, height=800, who="Anna"):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(site + "/unlock")
-    page.select_option("#person", anna["id"])
-    page.fill("#passphrase", PASSPHRASES["Anna"])
+    page.select_option("#person", person["id"])
+    page.fill("#passphrase", PASSPHRASES[who])
     page.click("#unlock-button")
     page.wait_for_url(site + "/library")
     return context, page, errors
@@ -106,7 +90,8 @@ def _settled_view(page) -> dict:
 
 def test_a_360_lesson_plays_in_the_viewer_turns_with_a_drag_and_keeps_a_clip_view(
         webgl_browser, sphere_site, sphere_kit):
-    data_dir, recording, anna = sphere_kit
+    kit, recording = sphere_kit
+    anna = kit.people["Anna"]
     context, page, errors = _open(webgl_browser, sphere_site, anna)
     page.goto(sphere_site + f"/recordings/{recording}")
     _ready(page, errors)
@@ -194,7 +179,8 @@ def test_a_360_lesson_plays_in_the_viewer_turns_with_a_drag_and_keeps_a_clip_vie
 
 @pytest.mark.parametrize("name, width, height", [("phone", 390, 844), ("ipad", 820, 1180), ("laptop", 1280, 800)])
 def test_the_360_player_fits_phone_ipad_and_laptop(webgl_browser, sphere_site, sphere_kit, name, width, height):
-    data_dir, recording, anna = sphere_kit
+    kit, recording = sphere_kit
+    anna = kit.people["Anna"]
     context, page, errors = _open(webgl_browser, sphere_site, anna, width, height)
     page.goto(sphere_site + f"/recordings/{recording}")
     _ready(page, errors)
@@ -205,3 +191,41 @@ def test_the_360_player_fits_phone_ipad_and_laptop(webgl_browser, sphere_site, s
     box = page.locator("#sphere").bounding_box()
     assert box["width"] > 0.8 * min(width, 1280) / (2 if width >= 1100 else 1) and box["height"] > 100
     context.close()
+
+
+@pytest.fixture
+def live_360_app(kit):
+    """The kit with a realtime simulated 360° camera behind the live page."""
+    from appliance.camera import SimulatedCamera
+    from appliance.catalogue import Catalogue
+    from appliance.config import KitConfig
+    from appliance.daemon import KitController
+
+    config = KitConfig(data_dir=kit.data_dir, simulate=True, camera="360-simulated", width=384, height=192, fps=15,
+                       realtime=True, min_minutes_left=0.0, reserve_bytes=0, serve_review=False)
+    catalogue = Catalogue(kit.data_dir / "catalogue.db")
+    controller = KitController(config, catalogue, SimulatedCamera(384, 192, fps=15, realtime=True,
+                                                                  projection="equirectangular"))
+    app = create_app(controller=controller, data_dir=kit.data_dir, config=TestingConfig())
+    yield app
+    controller.close()
+    catalogue.close()
+
+
+def test_the_coach_follows_a_360_lesson_live_on_a_tablet_and_looks_around(webgl_browser, live_360_app, kit):
+    with serve(live_360_app) as base:
+        context, page, errors = _open(webgl_browser, base, kit.people["Bram"], 820, 1180, who="Bram")
+        page.goto(base + "/live")
+        page.click("#live-start")
+        _ready(page, errors)
+        wait_js(page, "document.getElementById('video').currentTime > 0.5", 60)
+        page.keyboard.press("d")
+        page.wait_for_timeout(300)
+        assert _view(page)["yaw"] == pytest.approx(15, abs=1)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "sphere-live-ipad.png"))
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#live-stop")
+        page.wait_for_selector("#live-state[data-state=idle]")
+        assert not [e for e in errors if "WebGL" not in e], errors
+        context.close()

@@ -55,3 +55,14 @@ def build(data_dir: Path, seconds: float = 20.0) -> KitData:
     catalogue.add_bookmark(own, 6.0)
     catalogue.close()
     return KitData(data_dir, people, own, foreign, duration)
+
+
+def add_360_lesson(data_dir: Path, seconds: float = 12.0) -> str:
+    """A 360° lesson of Anna and Bram (the simulated classroom, 768×384) added to a built kit."""
+    catalogue = Catalogue(data_dir / "catalogue.db")
+    try:
+        anna, bram = catalogue.find_person("Anna"), catalogue.find_person("Bram")
+        return record_simulated_lesson(catalogue, data_dir, anna, bram, seconds, width=768, height=384,
+                                       projection="equirectangular", timeout_s=120)
+    finally:
+        catalogue.close()
