@@ -45,13 +45,19 @@ MARKER_LAP_S = 20.0
 class RoomScene:
     """One planar yuv420p frame of the classroom per call (as PyAV's ``from_ndarray`` wants it)."""
 
-    def __init__(self, width: int, height: int, fps: int = 30) -> None:
+    def __init__(self, width: int, height: int, fps: int = 30, grain: int = 0) -> None:
         if width % 2 or height % 2:
             raise ValueError("width and height must be even for 4:2:0")
         self.width, self.height, self.fps = width, height, fps
         self._scale = max(1, height // 160)
         self._background = self._draw_room()
         self._buffer = np.empty_like(self._background)
+        # Optional sensor noise, so the stream reaches a real camera's bit
+        # rate (benchmarks); the same trick as the flat test pattern's.
+        self._grain = None
+        if grain:
+            rng = np.random.default_rng(1)
+            self._grain = rng.integers(0, min(grain, 255), size=(2 * height, width), dtype=np.uint8)
 
     def column_of(self, yaw_deg: float) -> int:
         """The picture column looking towards ``yaw_deg``."""
@@ -63,6 +69,9 @@ class RoomScene:
     def frame(self, index: int, clock: str) -> np.ndarray:
         buf = self._buffer
         np.copyto(buf, self._background)
+        if self._grain is not None:
+            offset = (index * 7919) % self.height
+            np.bitwise_xor(buf[:self.height], self._grain[offset:offset + self.height], out=buf[:self.height])
         yaw = (index / self.fps / MARKER_LAP_S * 360.0) % 360.0 - 180.0
         size = max(4, self.height // 24) & ~1
         x = self.column_of(yaw) & ~1

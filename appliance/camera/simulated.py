@@ -127,7 +127,7 @@ class SimulatedCamera(ThreadedCamera):
         v = self.video
         pattern: TestPattern | RoomScene
         if v.projection == "equirectangular":
-            pattern = RoomScene(v.width, v.height, v.fps)
+            pattern = RoomScene(v.width, v.height, v.fps, self._grain)
         else:
             pattern = TestPattern(v.width, v.height, self._grain)
         clock0 = self._clock_start or datetime.datetime.now()
