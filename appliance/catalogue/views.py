@@ -155,14 +155,15 @@ class ViewsMixin(CatalogueBase):
         return [_recording(r) for r in rows]
 
     def library_rows(self, recipients: str | Iterable[str]) -> list[tuple]:
-        """``(id, started_at, duration_s, state, retention_until, teacher_name, coach_name, teacher_id)``
+        """``(id, started_at, duration_s, state, retention_until, teacher_name, coach_name, teacher_id, projection)``
         for the recordings encrypted to ``recipients``, newest first (plain tuples: the
         library page reads a thousand of them)."""
         where, params = _recipient_where(recipients)
         cursor = self.db.conn.cursor()
         cursor.row_factory = None
         return cursor.execute(
-            "SELECT r.id, r.started_at, r.duration_s, r.state, r.retention_until, t.name, c.name, r.teacher_id"
+            "SELECT r.id, r.started_at, r.duration_s, r.state, r.retention_until, t.name, c.name, r.teacher_id,"
+            " r.projection"
             " FROM recordings r LEFT JOIN people t ON t.id = r.teacher_id LEFT JOIN people c ON c.id = r.coach_id"
             f" WHERE {where} ORDER BY r.started_at DESC",
             params,

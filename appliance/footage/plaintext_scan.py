@@ -1,12 +1,15 @@
 """Find media that reached the disk unencrypted.
 
-Looks, recursively, for two fingerprints that survive in any plaintext MP4
-or H.264 file but are vanishingly rare in ciphertext:
+Looks, recursively, for fingerprints that survive in any plaintext MP4,
+H.264 or JPEG file (a lesson's thumbnail is as personal as its footage)
+but are vanishingly rare in ciphertext:
 
 * ISO-BMFF boxes ``ftyp``, ``moov``, ``moof``, ``mdat`` with a size field
   that makes sense where it stands;
 * H.264 Annex-B four-byte start codes followed by a valid NAL header: a
-  sequence parameter set with a known profile, or several slice NALs.
+  sequence parameter set with a known profile, or several slice NALs;
+* a JPEG start of image followed by two marker segments whose lengths lead
+  from one marker to the next.
 
 Used by the recorder's tests and by anyone who wants to show that a data
 directory or a temp directory holds no plaintext footage.
@@ -29,10 +32,11 @@ from pathlib import Path
 from typing import Iterable
 
 _BOX_RE = re.compile(rb"ftyp|moov|moof|mdat")
+_JPEG_RE = re.compile(rb"\xff\xd8\xff[\xc0-\xfe]")
 _START_RE = re.compile(rb"\x00\x00\x00\x01[\x01-\x7f]")
 _H264_PROFILES = {66, 77, 88, 100, 110, 122, 144, 244}
 _CHUNK = 4 << 20
-_OVERLAP = 16
+_OVERLAP = 1024  # a JPEG's first two marker segments fit in it
 _SLICES_FOR_A_HIT = 3
 
 
@@ -40,7 +44,7 @@ _SLICES_FOR_A_HIT = 3
 class Hit:
     path: Path
     offset: int
-    kind: str  # "mp4:<box>", "h264:sps" or "h264:slices"
+    kind: str  # "mp4:<box>", "h264:sps", "h264:slices" or "jpeg"
 
     def __str__(self) -> str:
         return f"{self.path}@{self.offset}: {self.kind}"
@@ -115,6 +119,9 @@ def _scan(data: bytes, origin: int, file_size: int) -> Iterable[tuple[int, str]]
         name = match.group().decode()
         if _plausible_box(name, box_size, file_size - (origin + at)):
             yield origin + at, f"mp4:{name}"
+    for match in _JPEG_RE.finditer(data):
+        if _plausible_jpeg(data, match.start() + 2):
+            yield origin + match.start(), "jpeg"
     for match in _START_RE.finditer(data):
         header = data[match.end() - 1]
         ref_idc, nal_type = header >> 5, header & 0x1F
@@ -126,6 +133,18 @@ def _scan(data: bytes, origin: int, file_size: int) -> Iterable[tuple[int, str]]
             yield at, "h264:slice"
         elif nal_type == 1:
             yield at, "h264:slice"
+
+
+def _plausible_jpeg(data: bytes, at: int) -> bool:
+    """Two marker segments (0xFF, marker, 16-bit length) chained from ``at``, then a marker."""
+    for _ in range(2):
+        if at + 4 > len(data) or data[at] != 0xFF or not 0xC0 <= data[at + 1] <= 0xFE:
+            return False
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        if length < 2:
+            return False
+        at += 2 + length
+    return at < len(data) and data[at] == 0xFF
 
 
 def _plausible_box(name: str, size: int, room: int) -> bool:

@@ -25,6 +25,7 @@ from appliance.errors import KitError
 from appliance.footage.fmp4 import Fragment, FragmentedMp4Muxer
 from appliance.sealed import write_sealed
 from appliance.footage.store import segment_name
+from appliance.footage import thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class SegmentRecorder:
         self._ready = threading.Event()  # init segment sealed, or failed
         self._stop_requested = False
         self._started = False
+        self._thumb_source: bytes | None = None  # a keyframe kept in case no later one comes
+        self._thumb_thread: threading.Thread | None = None
 
     # -- public API ---------------------------------------------------------
 
@@ -135,6 +138,8 @@ class SegmentRecorder:
             return self.summary
         thread.join()
         self._thread = None
+        if self._thumb_thread is not None:
+            self._thumb_thread.join()
         return self.summary
 
     @property
@@ -167,9 +172,14 @@ class SegmentRecorder:
                 self.camera.video, self.camera.audio, self._seal_init, self._add_fragment
             )
             video_end: float | None = None
+            video_start: float | None = None
             for packet in self.camera.packets():
                 if packet.kind == "video":
                     video_end = packet.end_s
+                    if video_start is None and packet.keyframe:
+                        video_start = packet.start_s
+                    if packet.keyframe and self._thumb_thread is None and video_start is not None:
+                        self._thumbnail_from(packet.data, packet.start_s - video_start >= thumbnail.AFTER_S)
                 elif video_end is not None and packet.start_s - video_end > self.picture_timeout_s:
                     raise CameraUnavailable(
                         f"the camera delivered no picture for {self.picture_timeout_s:g} s"
@@ -177,6 +187,7 @@ class SegmentRecorder:
                 muxer.add(packet)
             muxer.close()
             self._seal_pending()
+            self._thumbnail_from(None, True)
             if not self._stop_requested:
                 # The stream ended although nobody asked: the owner must learn
                 # that the recording is over.
@@ -197,6 +208,7 @@ class SegmentRecorder:
             if muxer is not None:
                 muxer.close()
             self._seal_pending()
+            self._thumbnail_from(None, True)
         except OSError as write_error:
             self._fail(_disk_error(write_error, self._segments))
             return
@@ -219,6 +231,32 @@ class SegmentRecorder:
                 self._on_error(error)
             except Exception:
                 log.exception("on_error callback failed")
+
+    def _thumbnail_from(self, keyframe: bytes | None, now: bool) -> None:
+        """Keep the first keyframe; make the thumbnail from the first one
+        ``AFTER_S`` in (or, when the recording ends sooner, from the first)."""
+        if self._thumb_thread is not None:
+            return
+        if keyframe is not None and self._thumb_source is None:
+            self._thumb_source = keyframe
+        if not now:
+            return
+        source = keyframe if keyframe is not None else self._thumb_source
+        if source is None:
+            return
+        projection = getattr(self.camera.video, "projection", "flat")
+        directory, recipients = self._directory, self._recipients
+
+        def make() -> None:
+            try:
+                thumbnail.seal_thumbnail(directory, source, recipients, projection)
+            except (ValueError, OSError) as exc:
+                # The lesson matters more than its picture in Opnames.
+                log.warning("no thumbnail for this recording: %s", exc)
+
+        # Decoding a 4K keyframe takes a while on a Pi: not on the recording thread.
+        self._thumb_thread = threading.Thread(target=make, name="thumbnail", daemon=True)
+        self._thumb_thread.start()
 
     def _seal_init(self, data: bytes) -> None:
         size = write_sealed(self._directory, segment_name(0), [data], self._recipients)

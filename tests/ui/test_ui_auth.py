@@ -143,7 +143,7 @@ def personal_urls(kit) -> list[str]:
         f"/export/{rec}/annotations.eaf", f"/api/recordings", f"/api/recordings/{rec}",
         f"/api/recordings/{rec}/annotations", f"/api/recordings/{rec}/stats", "/api/status", "/live",
         "/key-backup", f"/export/{rec}/clips/k-0123456789ab.mp4", f"/export/{rec}/clips/k-0123456789ab.mp4.age",
-        f"/export/{rec}/clips/k-0123456789ab.view.mp4",
+        f"/export/{rec}/clips/k-0123456789ab.view.mp4", f"/media/{rec}/thumb.jpg",
     ]
 
 

@@ -52,6 +52,13 @@ def test_the_player_page_of_a_360_lesson_carries_the_viewer_and_its_keys(anna):
     assert 'id="sphere"' not in flat and "look:left" not in flat and "psv" not in flat
 
 
+def test_opnames_marks_the_360_lesson(anna):
+    page = anna.get("/library").get_data(as_text=True)
+    rows = [row for row in page.split("<li ") if 'class="rec ' in row]
+    assert [row for row in rows if anna.recording in row and ">360°</span>" in row]
+    assert not [row for row in rows if anna.kit.own_recording in row and "360°" in row]
+
+
 def test_the_vendored_viewer_imports_nothing_from_outside_the_kit(anna):
     for name in ("core.js", "video-plugin.js", "equirectangular-video-adapter.js", "three.module.min.js"):
         response = anna.get(f"/static/vendor/psv/{name}")

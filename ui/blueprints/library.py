@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, url_for
 from markupsafe import Markup, escape
 
+from appliance.footage import thumbnail
 from ui import web
 from ui.lesson_labels import labels
 from ui.i18n import gettext as _
@@ -120,17 +122,29 @@ def index() -> Any:
                 f'<input type="hidden" name="confirm" value="yes"><input type="hidden" name="back" value="/library">'
                 f'<button type="submit" class="danger small">{delete_word}</button></form>')
 
+    def thumb(rid: str) -> str:
+        # Sealed while recording (appliance.footage.thumbnail); older lessons have none.
+        if not os.path.exists(os.path.join(recordings_dir, rid, thumbnail.NAME)):
+            return '<span class="thumb none" aria-hidden="true"></span>'
+        return (f'<img class="thumb" src="{thumb_href.replace("RECORDING_ID", esc(rid))}" alt="" loading="lazy"'
+                f' width="{thumbnail.WIDTH}" height="{thumbnail.WIDTH * 9 // 16}">')
+
     words = labels(current_app.extensions["kit_annotations"], [r[0] for r in rows], web.identities())
     steps = _steps()
     items = []
-    for rid, started_at, duration_s, state, until, teacher, coach, teacher_id in rows:
+    spherical = f'<span class="badge" title="{escape(_("360° view"))}">360°</span>'
+    recordings_dir = current_app.config["KIT_PATHS"].recordings
+    thumb_href = str(escape(url_for("player.thumbnail_image", recording_id="RECORDING_ID")))
+    for rid, started_at, duration_s, state, until, teacher, coach, teacher_id, projection in rows:
         when = started(started_at)
         lesson = " · ".join(w for w in (*words.get(rid, ()), steps.get(rid, "")) if w)
         search = esc(f"{when} {teacher or ''} {coach or ''} {_(state)} {lesson}".lower())
         items.append(
             f'<li class="rec state-{esc(state)}" data-search="{search}"><a href="{href.replace("RECORDING_ID", esc(rid))}">'
+            f'{thumb(rid)}'
             f'<span class="when">{esc(when)}</span>'
-            f'<span class="dur">{format_duration(duration_s or 0)}</span>'
+            f'<span class="dur">{spherical if projection == "equirectangular" else ""}'
+            f'{format_duration(duration_s or 0)}</span>'
             f'{f"""<span class="lesson">{esc(lesson)}</span>""" if lesson else ""}'
             f'<span class="people">{esc(teacher)} · {esc(coach)}</span>'
             f'<span class="state">{states.get(state) or esc(state)}</span>'

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from appliance import age
+from appliance.footage import thumbnail
 from appliance.footage.store import open_segment, segment_name
 from markupsafe import Markup
 
@@ -73,6 +74,14 @@ def playlist(recording_id: str) -> Any:
 def init_segment(recording_id: str) -> Any:
     rec = web.owned_recording(recording_id)
     return _serve_part(rec.id, 0, "video/mp4")
+
+
+@bp.get("/media/<recording_id>/thumb.jpg")
+@web.person_required
+def thumbnail_image(recording_id: str) -> Any:
+    """The lesson's picture in Opnames, decrypted with the session's keys."""
+    rec = web.owned_recording(recording_id)
+    return serve_sealed(recording_dir(rec.id) / thumbnail.NAME, "image/jpeg")
 
 
 @bp.get("/media/<recording_id>/seg-<int:idx>.m4s")
