@@ -54,6 +54,7 @@ KEYS: tuple[Key, ...] = (
     Key("3", "code:question:3", N_("Question 3"), "coding"),
     Key("+", "code:feedback:positive", N_("Feedback +"), "coding", aliases=("=",)),
     Key("-", "code:feedback:negative", N_("Feedback −"), "coding"),
+    Key("j", "suggest:next", N_("Next possible question"), "coding"),
     Key("c", "level:content", N_("content"), "level"),
     Key("s", "level:strategy", N_("strategy"), "level"),
     Key("m", "level:modus", N_("modus"), "level"),

@@ -92,6 +92,15 @@ SPEC: dict[str, Any] = {
             "post": {"operationId": "startTalk", "parameters": [_ID, _CSRF],
                      "responses": {"202": _json("#/components/schemas/Talk", "analysis queued"),
                                    **_errors(400, 401, 403, 404, 409)}}},
+        "/api/recordings/{recording_id}/talk/voices": {"put": {
+            "operationId": "correctVoice", "parameters": [_ID, _CSRF],
+            "description": "Say who speaks in the talk segment that starts at start_s; voice null undoes it. "
+                           "Kept with the annotations (teacher and coach); every measure uses it.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["start_s", "voice"], "properties": {
+                    "start_s": {"type": "number", "minimum": 0},
+                    "voice": {"type": "string", "nullable": True, "enum": ["near", "far", None]}}}}}},
+            "responses": {"200": _json("#/components/schemas/Talk"), **_errors(400, 401, 403, 404, 409)}}},
     },
     "components": {"schemas": {
         "Error": {"type": "object", "required": ["error"], "properties": {
@@ -135,7 +144,7 @@ SPEC: dict[str, Any] = {
             "kind": {"type": "string", "enum": ["pearl", "puzzle"]}, "title": {"type": "string", "maxLength": 200},
             "reflection": {"$ref": "#/components/schemas/Reflection"},
             "view": {"$ref": "#/components/schemas/View"}}},
-        "View": {"type": ["object", "null"], "required": ["yaw", "pitch", "fov"],
+        "View": {"type": "object", "nullable": True, "required": ["yaw", "pitch", "fov"],
                  "description": "Where a 360° clip looks at its in point, in degrees.",
                  "properties": {"yaw": {"type": "number", "minimum": -180, "maximum": 180},
                                 "pitch": {"type": "number", "minimum": -90, "maximum": 90},
@@ -153,7 +162,11 @@ SPEC: dict[str, Any] = {
             "segments": {"type": "array", "items": {"type": "object", "required": ["start_s", "end_s", "voice", "confidence"],
                 "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"},
                                "voice": {"type": "string", "enum": ["near", "far"]},
-                               "confidence": {"type": "number", "minimum": 0, "maximum": 1}}}},
+                               "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                               "corrected": {"type": "boolean", "description": "the coach chose the voice"}}}},
+            "suggestions": {"type": "array", "description": "possible question → answer moments not yet coded",
+                            "items": {"type": "object", "required": ["t", "wait_s", "answer_s"], "properties": {
+                                "t": {"type": "number"}, "wait_s": {"type": "number"}, "answer_s": {"type": "number"}}}},
             "totals": {"type": "object", "nullable": True, "required": ["near_s", "far_s", "silence_s"], "properties": {
                 "near_s": {"type": "number"}, "far_s": {"type": "number"}, "silence_s": {"type": "number"}}},
             "wait_times": {"type": "array", "items": {"type": "object", "required": ["code_id", "t", "category", "wait_s"],

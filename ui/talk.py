@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app
 
 from appliance.sealed import DamagedDocument
-from appliance.talk.measures import summary
+from appliance.talk.measures import corrected, summary
 from appliance.talk.recording import read_timeline
 from ui import web
 
@@ -24,7 +24,7 @@ def talk_path(rec: Any):
 
 SUMMARY_FIELDS = ("totals", "wait_times", "shares", "longest_near_s", "turns", "mean_wait_s", "long_wait_share",
                   "mean_wait2_s", "long_wait2_share", "median_answer_s", "mean_answer_s", "by_category",
-                  "window", "windows")
+                  "window", "windows", "suggestions")
 
 
 def view(rec: Any, doc: dict[str, Any], window: tuple[float, float] | None = None) -> dict[str, Any]:
@@ -43,9 +43,11 @@ def view(rec: Any, doc: dict[str, Any], window: tuple[float, float] | None = Non
             return out
         out["state"] = "done"
         out.pop("error", None)
+        timeline = with_corrections(timeline, doc)
         s = summary(timeline, doc.get("codes", []), window)
         out["segments"] = [
-            {k: seg[k] for k in ("start_s", "end_s", "voice", "confidence")} for seg in timeline["segments"]
+            {k: seg[k] for k in ("start_s", "end_s", "voice", "confidence")} | {"corrected": bool(seg.get("corrected"))}
+            for seg in timeline["segments"]
         ]
         out.update({k: s[k] for k in SUMMARY_FIELDS})
         out["duration_s"] = timeline.get("duration_s")
@@ -58,7 +60,21 @@ def summary_for_sharing(rec: Any, doc: dict[str, Any]) -> dict[str, Any] | None:
         timeline = read_timeline(talk_path(rec), web.identities())
     except DamagedDocument:
         return None
-    return summary(timeline, doc.get("codes", [])) if timeline else None
+    return summary(with_corrections(timeline, doc), doc.get("codes", [])) if timeline else None
+
+
+def with_corrections(timeline: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """The analysed timeline as the coach corrected it (corrections live in the annotations)."""
+    return {**timeline, "segments": corrected(timeline.get("segments", []), doc.get("talk_corrections", []))}
+
+
+def segment_starts(rec: Any) -> set[float]:
+    """Where the analysed segments start (a correction must name one); empty without a timeline."""
+    try:
+        timeline = read_timeline(talk_path(rec), web.identities())
+    except DamagedDocument:
+        return set()
+    return {round(float(s["start_s"]), 3) for s in (timeline or {}).get("segments", [])}
 
 
 def start(rec: Any) -> str:
@@ -90,7 +106,9 @@ def strip_svg(title: str, duration_s: float, segments: list[dict], width: int = 
         xa, xb = x_of(seg["start_s"]), x_of(seg["end_s"])
         y = 4 if seg["voice"] == "near" else 20
         colour = NEAR_COLOUR if seg["voice"] == "near" else FAR_COLOUR
-        parts.append(f'<rect class="talk-{seg["voice"]}" x="{xa:.1f}" y="{y}" width="{max(1.0, xb - xa):.1f}" '
+        fixed = " corrected" if seg.get("corrected") else ""
+        parts.append(f'<rect class="talk-{seg["voice"]}{fixed}" data-start="{float(seg["start_s"]):.3f}" '
+                     f'data-end="{float(seg["end_s"]):.3f}" x="{xa:.1f}" y="{y}" width="{max(1.0, xb - xa):.1f}" '
                      f'height="14" fill="{colour}"/>')
     for i in range(0, 11 if labels else 0):
         t = length * i / 10

@@ -154,6 +154,24 @@ def make_view(data: Any) -> dict[str, float] | None:
     return view
 
 
+VOICES = ("near", "far")
+
+
+def make_voice_correction(data: Any) -> dict[str, Any]:
+    """A coach's correction of one talk segment: who really speaks in the
+    segment that starts at ``start_s`` (the analysis guessed near or far).
+
+    >>> make_voice_correction({"start_s": 12.3456, "voice": "far"})
+    {'start_s': 12.346, 'voice': 'far'}
+    """
+    if not isinstance(data, dict):
+        raise AnnotationError("a correction is an object with start_s and voice")
+    voice = data.get("voice")
+    if voice not in VOICES:
+        raise AnnotationError("voice must be near (the teacher) or far (pupils)")
+    return {"start_s": _time(data.get("start_s"), "start_s", None), "voice": voice}
+
+
 def make_clip(data: Any, duration_s: float | None = None, clip_id: str | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AnnotationError("a clip must be an object")
@@ -190,6 +208,9 @@ def validate_document(doc: Any, recording_id: str) -> dict[str, Any]:
         out["codes"].append(kept)
     for clip in doc.get("clips", []):
         out["clips"].append(make_clip(clip, clip_id=str(clip.get("id", "")) or None))
+    corrections = [make_voice_correction(c) for c in doc.get("talk_corrections", []) or []]
+    if corrections:
+        out["talk_corrections"] = corrections
     return out
 
 

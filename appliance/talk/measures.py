@@ -25,6 +25,10 @@ from typing import Any, Iterable
 from appliance.coding.statistics import WINDOW_S
 
 QUESTION_LOOKBACK_S = 3.0
+# A possible question → answer: the teacher stops, and within this long
+# pupils speak for at least SUGGEST_MIN_ANSWER_S.
+SUGGEST_MAX_GAP_S = 5.0
+SUGGEST_MIN_ANSWER_S = 1.0
 LONG_WAIT_S = 3.0
 CATEGORIES = (1, 2, 3)
 
@@ -42,6 +46,51 @@ def totals(segments: list[dict], duration_s: float) -> dict[str, float]:
         "far_s": round(float(far), 3),
         "silence_s": round(float(max(0.0, duration_s - near - far)), 3),
     }
+
+
+def corrected(segments: list[dict], corrections: Iterable[dict]) -> list[dict]:
+    """The segments with the coach's corrections applied: a corrected
+    segment gets the voice she chose, confidence 1 and ``corrected: True``.
+
+    >>> corrected([{"start_s": 1.0, "end_s": 2.0, "voice": "near", "confidence": 0.6}],
+    ...           [{"start_s": 1.0, "voice": "far"}])
+    [{'start_s': 1.0, 'end_s': 2.0, 'voice': 'far', 'confidence': 1.0, 'corrected': True}]
+    """
+    by_start = {round(float(c["start_s"]), 3): c["voice"] for c in corrections}
+    out = []
+    for seg in segments:
+        voice = by_start.get(round(float(seg["start_s"]), 3))
+        out.append({**seg, "voice": voice, "confidence": 1.0, "corrected": True} if voice else dict(seg))
+    return out
+
+
+def suggestions(segments: list[dict], codes: Iterable[dict] = ()) -> list[dict[str, float]]:
+    """Moments that sound like a question and its answer, not yet coded:
+    the teacher's turn ends and pupils answer for a while soon after.
+    ``t`` is the end of her turn (where the question is), ``wait_s`` the
+    pause before the answer, ``answer_s`` its length.
+
+    >>> suggestions([{"start_s": 0, "end_s": 4, "voice": "near"}, {"start_s": 6, "end_s": 9, "voice": "far"}])
+    [{'t': 4.0, 'wait_s': 2.0, 'answer_s': 3.0}]
+    >>> suggestions([{"start_s": 0, "end_s": 4, "voice": "near"}, {"start_s": 6, "end_s": 9, "voice": "far"}],
+    ...             [{"kind": "question", "t": 4.5, "category": 2}])
+    []
+    """
+    questions = [float(c["t"]) for c in codes if c.get("kind") == "question"]
+    tr = turns(segments)
+    out = []
+    for this, following in zip(tr, tr[1:]):
+        if this["voice"] != "near" or following["voice"] != "far":
+            continue
+        wait = following["start_s"] - this["end_s"]
+        answer = following["end_s"] - following["start_s"]
+        if wait > SUGGEST_MAX_GAP_S or answer < SUGGEST_MIN_ANSWER_S:
+            continue
+        if any(this["start_s"] <= q <= this["end_s"] + QUESTION_LOOKBACK_S for q in questions):
+            continue  # the coach coded it already
+        out.append({"t": round(float(this["end_s"]), 3), "wait_s": round(float(wait), 3),
+                    "answer_s": round(float(answer), 3)})
+    return out
 
 
 def turns(segments: list[dict], join_gap_s: float = 1.0) -> list[dict]:
@@ -184,6 +233,7 @@ def summary(timeline: dict, codes: Iterable[dict] = (), window: tuple[float, flo
     timeline, so a question just before the window's end keeps its answer.
     ``windows`` always holds the talk shares per ``window_s``.
     """
+    codes = list(codes)
     all_segments = timeline.get("segments", [])
     duration = float(timeline.get("duration_s") or 0.0)
     waits = wait_times(all_segments, codes)
@@ -213,4 +263,5 @@ def summary(timeline: dict, codes: Iterable[dict] = (), window: tuple[float, flo
         "by_category": by_category(waits),
         "window": [window[0], window[1]] if window is not None else None,
         "windows": windows(all_segments, duration, window_s),
+        "suggestions": suggestions(all_segments, codes),
     }

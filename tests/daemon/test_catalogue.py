@@ -60,7 +60,7 @@ def test_schema_matches_the_documented_contract(cat):
         "assignment": ["id", "teacher_id", "coach_id", "assigned_at"],
         "recordings": ["id", "teacher_id", "coach_id", "recipients", "boot_id", "started_mono",
                        "started_at", "clock_trusted", "duration_s", "segments", "bytes", "state",
-                       "retention_until"],
+                       "retention_until", "projection"],
         "segments": ["recording_id", "idx", "start_s", "duration_s", "bytes"],
         "bookmarks": ["id", "recording_id", "offset_s", "created_at"],
         "settings": ["key", "value"],

@@ -13,6 +13,7 @@ import pytest
 from appliance.camera import CameraUnavailable, SimulatedCamera
 from appliance import durable
 from appliance.footage import store
+from appliance.footage import thumbnail
 from appliance.footage.recorder import RecordingFailed, SegmentRecorder
 
 from footage_probe import decode_all
@@ -81,6 +82,9 @@ def test_io_error_is_reported_and_earlier_segments_survive(tmp_path, identity, k
         return real_fsync(fd)
 
     monkeypatch.setattr(durable.os, "fsync", failing_fsync)
+    # The count is of the footage's own writes: no thumbnail (sealed on its
+    # own thread, a few seconds in) may take one of them.
+    monkeypatch.setattr(thumbnail, "AFTER_S", 1e9)
     recorder = SegmentRecorder(SimulatedCamera(320, 240, realtime=False))
     directory = tmp_path / "r"
     errors, segments, summary = _run_until_error(recorder, directory, [identity.recipient])

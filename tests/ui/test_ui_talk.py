@@ -94,7 +94,8 @@ def test_the_analysis_runs_on_demand_and_is_sealed(analysed, talk_kit, lesson):
     assert body["totals"]["near_s"] == pytest.approx(truth["near_s"], rel=0.10)
     assert body["totals"]["far_s"] == pytest.approx(truth["far_s"], rel=0.10)
     assert {s["voice"] for s in body["segments"]} == {"near", "far"}
-    assert set(body["segments"][0]) == {"start_s", "end_s", "voice", "confidence"}
+    assert set(body["segments"][0]) == {"start_s", "end_s", "voice", "confidence", "corrected"}
+    assert not any(seg["corrected"] for seg in body["segments"])
     by_code = {w["code_id"]: w for w in body["wait_times"]}
     for q in lesson.questions:
         assert abs(by_code[q["code_id"]]["wait_s"] - q["true_wait_s"]) <= 0.3
@@ -299,3 +300,142 @@ def test_an_analysis_after_the_opt_in_queues_the_talk_shares(analysed, talk_app,
     events = stats_events(data_dir, rec)
     assert len(events) == before + 2 and events[-1]["kind"] == "stats.lesson"
     assert set(events[-1]["payload"]["ratios"]) == {"talk_near", "talk_far", "talk_silence", "wait_3s_or_more"}
+
+
+def put_voice(client, rec, body):
+    return client.put(f"/api/recordings/{rec}/talk/voices", json=body, headers={"X-CSRF-Token": client.csrf})
+
+
+def test_the_coach_corrects_a_segment_and_every_measure_follows(analysed, talk_app, talk_kit):
+    data_dir, rec, kit = talk_kit
+    bram = person(talk_app, kit, "Bram")
+    sealed = (data_dir / "recordings" / rec / "talk.json.age").read_bytes()
+    before = bram.get(f"/api/recordings/{rec}/talk").get_json()
+    seg = next(s for s in before["segments"] if s["voice"] == "near")
+    length = seg["end_s"] - seg["start_s"]
+    fixed = put_voice(bram, rec, {"start_s": seg["start_s"], "voice": "far"})
+    assert fixed.status_code == 200
+    body = fixed.get_json()
+    now = next(s for s in body["segments"] if s["start_s"] == seg["start_s"])
+    assert (now["voice"], now["confidence"], now["corrected"]) == ("far", 1.0, True)
+    assert body["totals"]["near_s"] == pytest.approx(before["totals"]["near_s"] - length, abs=0.002)
+    assert body["totals"]["far_s"] == pytest.approx(before["totals"]["far_s"] + length, abs=0.002)
+    # Anna sees her coach's correction; it lives with the annotations, the analysis stays as measured.
+    anna = person(talk_app, kit, "Anna")
+    assert anna.get(f"/api/recordings/{rec}/talk").get_json()["totals"] == body["totals"]
+    assert (data_dir / "recordings" / rec / "talk.json.age").read_bytes() == sealed
+    page = anna.get(f"/recordings/{rec}").get_data(as_text=True)
+    assert f'class="talk-far corrected" data-start="{seg["start_s"]:.3f}"' in page
+    # Undone: back to what was measured.
+    undone = put_voice(bram, rec, {"start_s": seg["start_s"], "voice": None}).get_json()
+    assert undone["totals"] == before["totals"] and not any(s["corrected"] for s in undone["segments"])
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"start_s": 0.123, "voice": "far"}, 400, "no talk segment starts at 0.123"),
+    ({"start_s": "SEG", "voice": "far"}, 400, "start_s must be a number"),
+    ({"voice": "far"}, 400, "start_s must be a number"),
+    ([], 400, "a correction is an object"),
+])
+def test_a_hostile_correction_is_a_400_and_changes_nothing(analysed, talk_app, talk_kit, body, status, words):
+    data_dir, rec, kit = talk_kit
+    bram = person(talk_app, kit, "Bram")
+    before = bram.get(f"/api/recordings/{rec}/talk").get_json()
+    reply = put_voice(bram, rec, body)
+    assert reply.status_code == status and words in reply.get_json()["error"]
+    assert bram.get(f"/api/recordings/{rec}/talk").get_json() == before
+
+
+def test_a_voice_other_than_near_or_far_is_refused(analysed, talk_app, talk_kit):
+    data_dir, rec, kit = talk_kit
+    bram = person(talk_app, kit, "Bram")
+    seg = bram.get(f"/api/recordings/{rec}/talk").get_json()["segments"][0]
+    reply = put_voice(bram, rec, {"start_s": seg["start_s"], "voice": "teacher"})
+    assert reply.status_code == 400 and "near (the teacher) or far (pupils)" in reply.get_json()["error"]
+
+
+def test_only_the_recipients_correct_and_only_with_the_token(analysed, talk_app, talk_kit):
+    data_dir, rec, kit = talk_kit
+    seg = person(talk_app, kit, "Bram").get(f"/api/recordings/{rec}/talk").get_json()["segments"][0]
+    fix = {"start_s": seg["start_s"], "voice": "far" if seg["voice"] == "near" else "near"}
+    assert put_voice(person(talk_app, kit, "Cor"), rec, fix).status_code == 404
+    admin = talk_app.test_client()
+    login_admin(admin)
+    admin.csrf = csrf_of(admin)
+    assert put_voice(admin, rec, fix).status_code == 403
+    bram = person(talk_app, kit, "Bram")
+    assert bram.put(f"/api/recordings/{rec}/talk/voices", json=fix).status_code in (400, 403)
+    assert not bram.get(f"/api/recordings/{rec}/talk").get_json()["segments"][0]["corrected"]
+
+
+def test_a_recording_without_analysis_has_nothing_to_correct(talk_app, talk_kit):
+    data_dir, rec, kit = talk_kit
+    anna = person(talk_app, kit, "Anna")
+    reply = put_voice(anna, kit.own_recording, {"start_s": 1.0, "voice": "far"})
+    assert reply.status_code == 409 and "nog geen" in reply.get_json()["error"]
+
+
+def test_an_uncoded_question_is_suggested_and_one_click_codes_it(analysed, talk_app, talk_kit, lesson):
+    data_dir, rec, kit = talk_kit
+    anna = analysed
+    body = anna.get(f"/api/recordings/{rec}/talk").get_json()
+    assert body["suggestions"] == [] or all(
+        not any(abs(s["t"] - q["t"]) < 1.0 for q in lesson.questions) for s in body["suggestions"])
+    q = lesson.questions[1]
+    assert anna.delete(f"/api/recordings/{rec}/codes/{q['code_id']}",
+                       headers={"X-CSRF-Token": anna.csrf}).status_code == 204
+    found = [s for s in anna.get(f"/api/recordings/{rec}/talk").get_json()["suggestions"] if abs(s["t"] - q["t"]) < 1.0]
+    assert len(found) == 1 and abs(found[0]["answer_s"] - q["true_answer_s"]) <= 0.5
+    assert abs(found[0]["wait_s"] - q["true_wait_s"]) <= 0.3
+    # Coding it at the suggested moment: the suggestion goes, the wait is measured again.
+    r = anna.post(f"/api/recordings/{rec}/codes", json={"t": found[0]["t"], "kind": "question",
+                                                          "category": q["category"]},
+                  headers={"X-CSRF-Token": anna.csrf})
+    assert r.status_code == 201
+    q["code_id"] = r.get_json()["id"]
+    after = anna.get(f"/api/recordings/{rec}/talk").get_json()
+    assert not [s for s in after["suggestions"] if abs(s["t"] - q["t"]) < 1.0]
+    wait = next(w for w in after["wait_times"] if w["code_id"] == q["code_id"])
+    assert abs(wait["wait_s"] - q["true_wait_s"]) <= 0.3
+
+
+@pytest.mark.browser
+def test_in_chromium_the_coach_corrects_the_strip_and_codes_a_suggestion(analysed, talk_app, talk_kit, lesson, browser):
+    from test_ui_browser import unlock_in_page
+    from test_ui_review_browser import wait_js
+    from ui_server import serve
+
+    data_dir, rec, kit = talk_kit
+    anna = analysed
+    q = lesson.questions[2]
+    assert anna.delete(f"/api/recordings/{rec}/codes/{q['code_id']}",
+                       headers={"X-CSRF-Token": anna.csrf}).status_code == 204
+    seg = next(s for s in anna.get(f"/api/recordings/{rec}/talk").get_json()["segments"] if s["voice"] == "near")
+    with serve(talk_app) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        unlock_in_page(page, base, kit, "Bram")
+        page.goto(base + f"/recordings/{rec}")
+        wait_js(page, "document.querySelectorAll('#suggestions li').length >= 1")
+        rect = f"#talk-strip rect[data-start='{seg['start_s']:.3f}']"
+        assert page.get_attribute(rect, "class") == "talk-near"
+        page.evaluate(f"document.getElementById('video').currentTime = {(seg['start_s'] + seg['end_s']) / 2}")
+        page.click("button[data-action='voice:far']")
+        wait_js(page, f"document.querySelector(\"{rect}\").getAttribute('class') === 'talk-far corrected'")
+        page.click("button[data-action='voice:auto']")
+        wait_js(page, f"document.querySelector(\"{rect}\").getAttribute('class') === 'talk-near'")
+        # The suggestion for the question no one coded: one click codes it, and it goes.
+        item = next(li for li in page.locator("#suggestions li").all()
+                    if abs(float(li.get_attribute("data-t")) - q["t"]) < 1.0)
+        assert "antwoord" in item.text_content()
+        count = page.locator("#suggestions li").count()
+        item.locator("button", has_text=f"vraag {q['category']}").click()
+        wait_js(page, f"document.querySelectorAll('#suggestions li').length === {count - 1}")
+        context.close()
+    assert errors == []
+    codes = anna.get(f"/api/recordings/{rec}/annotations").get_json()["codes"]
+    coded = [c for c in codes if c["kind"] == "question" and abs(c["t"] - q["t"]) < 1.0]
+    assert len(coded) == 1 and coded[0]["category"] == q["category"]
+    q["code_id"] = coded[0]["id"]

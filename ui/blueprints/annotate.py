@@ -13,7 +13,7 @@ from appliance.errors import KitError
 from ui import talk, web
 from appliance.coding.stats_sharing import StatsSharing
 from appliance.coding.annotations import (GRID_COLS, GRID_ROWS, LESSON_FIELDS, MAX_LESSON_FIELD, AnnotationError,
-                                         make_clip, make_code)
+                                         make_clip, make_code, make_voice_correction)
 from ui.blueprints.library import format_duration
 from ui.i18n import gettext as _
 
@@ -84,6 +84,29 @@ def update_clip(rec: Any, clip_id: str, data: Any) -> dict[str, Any]:
                 doc["clips"][i] = make_clip(merged, rec.duration_s or None, clip_id=clip_id)
                 return doc["clips"][i]
         abort(404)
+
+    return change(rec, apply)[1]
+
+
+def correct_voice(rec: Any, data: Any) -> dict[str, Any]:
+    """The coach says who speaks in one talk segment (``voice`` None: back to the analysis)."""
+    if not isinstance(data, dict):
+        abort(400, description="a correction is an object with start_s and voice")
+    starts = talk.segment_starts(rec)
+    if not starts:
+        abort(409, description=_("There is no talk analysis of this recording yet."))
+    undo = data.get("voice") is None
+    try:
+        fix = make_voice_correction({**data, "voice": "near"} if undo else data)
+    except AnnotationError as exc:
+        abort(400, description=str(exc))
+    if fix["start_s"] not in starts:
+        abort(400, description=f"no talk segment starts at {fix['start_s']:g} s")
+
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        kept = [c for c in doc.get("talk_corrections", []) if c["start_s"] != fix["start_s"]]
+        doc["talk_corrections"] = kept if undo else sorted([*kept, fix], key=lambda c: c["start_s"])
+        return {"start_s": fix["start_s"], "voice": None if undo else fix["voice"]}
 
     return change(rec, apply)[1]
 

@@ -191,6 +191,15 @@ def talk_time(recording_id: str) -> Any:
     return jsonify(talk.view(rec, annotate.load(rec), window))
 
 
+@bp.put("/recordings/<recording_id>/talk/voices")
+@web.person_required
+def correct_voice(recording_id: str) -> Any:
+    """The coach corrects who speaks in one segment: ``{"start_s", "voice": "near"|"far"|null}``."""
+    rec = web.owned_recording(recording_id)
+    annotate.correct_voice(rec, body())
+    return jsonify(talk.view(rec, annotate.load(rec)))
+
+
 @bp.post("/recordings/<recording_id>/talk")
 @web.person_required
 def start_talk(recording_id: str) -> Any:

@@ -55,8 +55,20 @@ export function createAnnotationsClient({api, status, words}) {
     }
   }
 
+  // The talk analysis (segments, suggestions), or undefined; no status line: it is not a save.
+  async function talk() {
+    try {
+      const response = await fetch(api + "/talk", {credentials: "same-origin"});
+      return response.ok ? await response.json() : undefined;
+    } catch (_offline) {
+      return undefined;
+    }
+  }
+
   return {
     load,
+    talk,
+    correctVoice: (fix) => send("PUT", "/talk/voices", fix),
     addCode: (code) => send("POST", "/codes", code),
     addClip: (clip) => send("POST", "/clips", clip),
     updateClip: (id, change) => send("PATCH", "/clips/" + encodeURIComponent(id), change),

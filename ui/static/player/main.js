@@ -69,8 +69,8 @@ function start(root, video) {
     return chosen ? chosen.value : "content";
   }
 
-  async function code(kind, arg) {
-    const body = {t: Math.round(video.currentTime * 1000) / 1000, kind};
+  async function code(kind, arg, at) {
+    const body = {t: Math.round((at === undefined ? video.currentTime : at) * 1000) / 1000, kind};
     if (kind === "question") body.category = parseInt(arg, 10);
     if (kind === "feedback") {
       body.valence = arg;
@@ -125,6 +125,70 @@ function start(root, video) {
   };
   if (client) {
     Object.assign(actions, {code, level: setLevel, progress: toggleProgress, mark, clip: saveClip});
+  }
+  // Talk: the coach corrects who speaks in the segment under the playhead,
+  // and codes the moments that sound like a question and its answer.
+  const strip = document.querySelector("#talk-strip svg");
+  const suggestionList = document.getElementById("suggestions");
+  let talk = null;
+  const NEAR = "#1f77b4", FAR = "#ff7f0e";
+
+  function showTalk(view) {
+    if (!view || view.state !== "done") return;
+    talk = view;
+    if (strip) {
+      const bySegment = new Map(view.segments.map((seg) => [seg.start_s.toFixed(3), seg]));
+      strip.querySelectorAll("rect[data-start]").forEach((rect) => {
+        const seg = bySegment.get(parseFloat(rect.dataset.start).toFixed(3));
+        if (!seg) return;
+        rect.setAttribute("class", "talk-" + seg.voice + (seg.corrected ? " corrected" : ""));
+        rect.setAttribute("y", seg.voice === "near" ? "4" : "20");
+        rect.setAttribute("fill", seg.voice === "near" ? NEAR : FAR);
+      });
+    }
+    if (suggestionList) {
+      suggestionList.replaceChildren(...(view.suggestions || []).map((s) => {
+        const li = document.createElement("li");
+        li.dataset.t = String(s.t);
+        const at = document.createElement("button");
+        at.type = "button";
+        at.className = "small link";
+        at.textContent = formatTime(s.t);
+        at.addEventListener("click", () => transport.seekTo(Math.max(0, s.t - 3)));
+        li.append(at, " · " + words.answer + " " + new Intl.NumberFormat(document.documentElement.lang || "nl", {minimumFractionDigits: 1, maximumFractionDigits: 1}).format(s.answer_s) + " s ");
+        ["1", "2", "3"].forEach((category) => {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.className = "small";
+          b.textContent = words.question + " " + category;
+          b.addEventListener("click", async () => { await code("question", category, s.t); showTalk(await client.talk()); });
+          li.append(b);
+        });
+        return li;
+      }));
+    }
+  }
+
+  async function correctVoice(voice) {
+    if (!talk) return;
+    const t = video.currentTime;
+    const seg = talk.segments.find((s) => s.start_s <= t && t < s.end_s);
+    if (!seg) { say(words.nosegment); return; }
+    const view = await client.correctVoice({start_s: seg.start_s, voice: voice === "auto" ? null : voice});
+    if (view !== undefined) showTalk(view);
+  }
+
+  function nextSuggestion() {
+    if (!talk) { say(words.notalk); return; }
+    const next = (talk.suggestions || []).find((s) => s.t - 3 > video.currentTime + 0.5);
+    if (!next) { say(words.nomoresuggestions); return; }
+    transport.seekTo(Math.max(0, next.t - 3));
+    if (video.paused) transport.toggle();
+  }
+
+  if (client) {
+    Object.assign(actions, {voice: correctVoice, suggest: nextSuggestion});
+    if (strip) client.talk().then(showTalk);
   }
   const run = createDispatcher(actions);
   bindButtons(root, run);
