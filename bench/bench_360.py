@@ -40,18 +40,10 @@ FORMATS = [
 
 def _encode(width: int, height: int, bitrate: int, projection: str, seconds: float):
     from appliance.camera import SimulatedCamera
+    from bench.bench_pipeline import encode_once
 
-    camera = SimulatedCamera(width, height, FPS, realtime=False, bitrate=bitrate, grain=12, projection=projection)
-    camera.start()
-    packets, frames = [], 0
-    for packet in camera.packets():
-        packets.append(packet)
-        frames += packet.kind == "video"
-        if frames >= seconds * FPS:
-            break
-    camera.stop()
-    end = frames / FPS
-    return camera, [p for p in packets if p.start_s < end]
+    return encode_once(SimulatedCamera(width, height, FPS, realtime=False, bitrate=bitrate, grain=12,
+                                       projection=projection), seconds)
 
 
 def _record(cat, data: Path, anna: dict, bram: dict, camera, packets) -> tuple[str, float, float, int]:

@@ -32,18 +32,22 @@ FPS = 30
 
 
 def _encode_once(seconds: int) -> tuple[SimulatedCamera, list[EncodedPacket]]:
-    camera = SimulatedCamera.preset("1080p", fps=FPS, realtime=False, bitrate=10_000_000, grain=8)
+    return encode_once(SimulatedCamera.preset("1080p", fps=FPS, realtime=False, bitrate=10_000_000, grain=8), seconds)
+
+
+def encode_once(camera: SimulatedCamera, seconds: float) -> tuple[SimulatedCamera, list[EncodedPacket]]:
+    """``seconds`` of the camera's packets, encoded once, to replay through the pipeline."""
     camera.start()
     packets: list[EncodedPacket] = []
     frames = 0
     for packet in camera.packets():
         packets.append(packet)
         frames += packet.kind == "video"
-        if frames >= seconds * FPS:
+        if frames >= seconds * camera.video.fps:
             break
     camera.stop()
     # Audio runs up to the end of the last video frame.
-    end = frames / FPS
+    end = frames / camera.video.fps
     return camera, [p for p in packets if p.start_s < end]
 
 

@@ -138,3 +138,41 @@ def _on_clock(packet: EncodedPacket, anchor_us: int, rate: int) -> EncodedPacket
         time_base=MICROSECOND,
         keyframe=True,
     )
+
+
+class WithMicrophone:
+    """For cameras whose sound comes from a USB microphone: ``audio`` and
+    the audio tap are the microphone's (none without one)."""
+
+    _microphone: "AlsaMicrophone | None" = None
+
+    def _use_microphone(self, microphone: "AlsaMicrophone | None | str") -> None:
+        """An ALSA device name, a microphone, or None (picture only)."""
+        if isinstance(microphone, str):
+            microphone = AlsaMicrophone(microphone)
+        self._microphone = microphone
+        self.audio = microphone.format if microphone else None
+
+    def _start_microphone(self, queue, release: Callable[[], None]) -> None:
+        """Sound into the camera's queue; a microphone that does not start
+        releases the camera (``release``) and ends the start."""
+        if self._microphone is None:
+            return
+        try:
+            self._microphone.start(queue.put, queue.finish)
+        except CameraUnavailable:
+            release()
+            raise
+
+    def _stop_microphone(self) -> None:
+        if self._microphone is not None:
+            self._microphone.stop()
+
+    @property
+    def audio_tap(self):
+        return self._microphone.audio_tap if self._microphone is not None else None
+
+    @audio_tap.setter
+    def audio_tap(self, tap) -> None:
+        if self._microphone is not None:
+            self._microphone.audio_tap = tap

@@ -13,7 +13,7 @@ import importlib
 import threading
 from typing import Any, Iterator
 
-from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin
+from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin, WithMicrophone
 from appliance.camera.base import (
     SIZES,
     Camera,
@@ -37,7 +37,7 @@ def _import_picamera2() -> tuple[Any, Any, Any]:
     return picamera2.Picamera2, encoders.H264Encoder, outputs.Output
 
 
-class Picamera2Camera(Camera):
+class Picamera2Camera(WithMicrophone, Camera):
     def __init__(
         self,
         size: str | None = None,
@@ -65,24 +65,12 @@ class Picamera2Camera(Camera):
             bitrate=bitrate or default_bitrate(width, height, fps),
             keyframe_interval=max(1, round(fps * keyframe_seconds)),
         )
-        if isinstance(microphone, str):
-            microphone = AlsaMicrophone(microphone)
-        self._microphone = microphone
-        self.audio = microphone.format if microphone else None
+        self._use_microphone(microphone)
         self._camera_index = camera_index
         self._stall_timeout_s = stall_timeout_s
         self._picam2: Any = None
         self._queue: PacketQueue | None = None
         self._lock = threading.Lock()
-
-    @property
-    def audio_tap(self):  # type: ignore[override]
-        return self._microphone.audio_tap if self._microphone is not None else None
-
-    @audio_tap.setter
-    def audio_tap(self, tap) -> None:
-        if self._microphone is not None:
-            self._microphone.audio_tap = tap
 
     def start(self) -> None:
         Picamera2, H264Encoder, Output = _import_picamera2()

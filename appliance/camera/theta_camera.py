@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin
+from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin, WithMicrophone
 from appliance.camera.base import (
     CameraUnavailable,
     EncodedPacket,
@@ -59,7 +59,7 @@ def _import_gst() -> Any:
     return Gst
 
 
-class ThetaCamera(ThreadedCamera):
+class ThetaCamera(WithMicrophone, ThreadedCamera):
     def __init__(
         self,
         mode: str = "2K",
@@ -76,21 +76,9 @@ class ThetaCamera(ThreadedCamera):
         # storage estimate and the live view assume until segments arrive.
         self.video = VideoFormat(width=width, height=height, fps=FPS, bitrate=bitrate,
                                  keyframe_interval=FPS, projection="equirectangular")
-        if isinstance(microphone, str):
-            microphone = AlsaMicrophone(microphone)
-        self._microphone = microphone
-        self.audio = microphone.format if microphone else None
+        self._use_microphone(microphone)
         self._stall_timeout_s = stall_timeout_s
         self._pipeline: Any = None
-
-    @property
-    def audio_tap(self):  # type: ignore[override]
-        return self._microphone.audio_tap if self._microphone is not None else None
-
-    @audio_tap.setter
-    def audio_tap(self, tap) -> None:
-        if self._microphone is not None:
-            self._microphone.audio_tap = tap
 
     def start(self) -> None:
         if self._thread is not None:
@@ -107,18 +95,12 @@ class ThetaCamera(ThreadedCamera):
         self._pipeline = pipeline
         self._stop.clear()
         queue = PacketQueue(maxsize=2000, stall_timeout=self._stall_timeout_s)
-        if self._microphone is not None:
-            try:
-                self._microphone.start(queue.put, queue.finish)
-            except CameraUnavailable:
-                pipeline.set_state(Gst.State.NULL)
-                raise
+        self._start_microphone(queue, lambda: pipeline.set_state(Gst.State.NULL))
         self._launch(queue, self._run, (Gst, sink), "theta-camera")
 
     def stop(self) -> None:
         super().stop()
-        if self._microphone is not None:
-            self._microphone.stop()
+        self._stop_microphone()
         if self._pipeline is not None:
             Gst = _import_gst()
             self._pipeline.set_state(Gst.State.NULL)

@@ -29,7 +29,7 @@ from typing import Any
 
 import av
 
-from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin
+from appliance.camera.alsa_mic import MICROSECOND, AlsaMicrophone, BootClockPin, WithMicrophone
 from appliance.camera.base import (
     CameraUnavailable,
     EncodedPacket,
@@ -81,7 +81,7 @@ def is_keyframe(annex_b: bytes) -> bool:
     return False
 
 
-class UvcCamera(ThreadedCamera):
+class UvcCamera(WithMicrophone, ThreadedCamera):
     def __init__(
         self,
         device: str = "/dev/video0",
@@ -108,23 +108,11 @@ class UvcCamera(ThreadedCamera):
             keyframe_interval=max(1, round(fps * keyframe_seconds)),
             projection=projection,
         )
-        if isinstance(microphone, str):
-            microphone = AlsaMicrophone(microphone)
-        self._microphone = microphone
-        self.audio = microphone.format if microphone else None
+        self._use_microphone(microphone)
         self._input_format = input_format
         self._offered = offered
         self._stall_timeout_s = stall_timeout_s
         self.passthrough: bool | None = None  # known after start()
-
-    @property
-    def audio_tap(self):  # type: ignore[override]
-        return self._microphone.audio_tap if self._microphone is not None else None
-
-    @audio_tap.setter
-    def audio_tap(self, tap) -> None:
-        if self._microphone is not None:
-            self._microphone.audio_tap = tap
 
     def start(self) -> None:
         if self._thread is not None:
@@ -147,18 +135,12 @@ class UvcCamera(ThreadedCamera):
         encoder = None if self.passthrough else _open_encoder(v)
         self._stop.clear()
         queue = PacketQueue(maxsize=2000, stall_timeout=self._stall_timeout_s)
-        if self._microphone is not None:
-            try:
-                self._microphone.start(queue.put, queue.finish)
-            except CameraUnavailable:
-                source.close()
-                raise
+        self._start_microphone(queue, source.close)
         self._launch(queue, self._run, (source, encoder), "uvc-camera")
 
     def stop(self) -> None:
         super().stop()
-        if self._microphone is not None:
-            self._microphone.stop()
+        self._stop_microphone()
         if self._queue is not None:
             self._queue.finish()
 

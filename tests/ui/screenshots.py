@@ -58,17 +58,19 @@ def _prepare(kit) -> dict[str, str]:
 def main(out: Path) -> int:
     from ui import create_app
     from ui.config import TestingConfig
-    from ui_recording import PASSPHRASES, build
+    from ui_recording import PASSPHRASES, add_360_lesson, build
     from ui_server import chromium, serve
 
     out.mkdir(parents=True, exist_ok=True)
     kit = build(Path(tempfile.mkdtemp(prefix="lkit-shots-")) / "data")
     made = _prepare(kit)
     rec = kit.own_recording
+    rec360 = add_360_lesson(kit.data_dir)
     pages = [
         ("ontgrendelen", "/unlock", False, "Ontgrendelen: naam en wachtwoordzin"),
         ("opnames", "/library", True, "Opnames"),
         ("speler", f"/recordings/{rec}", True, "De speler met het codeerpaneel"),
+        ("speler-360", f"/recordings/{rec360}", True, "Een 360°-les: rondkijken in de speler"),
         ("fragmenten", f"/recordings/{rec}/clips", True, "Fragmenten en reflecties"),
         ("statistiek", f"/recordings/{rec}/stats", True, "Statistiek van de les"),
         ("wie-mag-kijken", "/consent", True, "Wie mag kijken"),
@@ -81,7 +83,7 @@ def main(out: Path) -> int:
     index = ["# Screenshots", "", "Made by `make screenshots` (`tests/ui/screenshots.py`) in Debian's Chromium, "
              "Dutch, on a throwaway kit with a simulated recording.", "",
              "| page | " + " | ".join(SIZES) + " |", "|---|" + "---|" * len(SIZES)]
-    with serve(app) as site, chromium() as browser:
+    with serve(app) as site, chromium(webgl=True) as browser:
         rows = {name: [] for name, *_ in pages}
         for size, (width, height) in SIZES.items():
             context = browser.new_context(viewport={"width": width, "height": height}, locale="nl-NL")
@@ -96,7 +98,7 @@ def main(out: Path) -> int:
                     rows["_unlocked_" + size] = [True]
                 page.goto(site + path)
                 page.wait_for_load_state("networkidle")
-                page.wait_for_timeout(400)
+                page.wait_for_timeout(1500 if name == "speler-360" else 400)
                 file = out / f"{name}-{size}.png"
                 page.screenshot(path=str(file))
                 rows[name].append(f"[{size}]({file.name})")
