@@ -34,10 +34,11 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("coding", N_("Coding")),
     ("level", N_("Feedback level")),
     ("clip", N_("Clip")),
+    ("talk", N_("Possible questions")),
     ("view", N_("360° view")),
 )
 # Groups that write to the recording's annotations, so only on the review page (not live).
-CODING_GROUPS = frozenset({"coding", "level", "clip"})
+CODING_GROUPS = frozenset({"coding", "level", "clip", "talk"})
 
 KEYS: tuple[Key, ...] = (
     Key(" ", "toggle", N_("Play / pause"), "playback", name=N_("space")),
@@ -54,7 +55,6 @@ KEYS: tuple[Key, ...] = (
     Key("3", "code:question:3", N_("Question 3"), "coding"),
     Key("+", "code:feedback:positive", N_("Feedback +"), "coding", aliases=("=",)),
     Key("-", "code:feedback:negative", N_("Feedback −"), "coding"),
-    Key("j", "suggest:next", N_("Next possible question"), "coding"),
     Key("c", "level:content", N_("content"), "level"),
     Key("s", "level:strategy", N_("strategy"), "level"),
     Key("m", "level:modus", N_("modus"), "level"),
@@ -62,6 +62,7 @@ KEYS: tuple[Key, ...] = (
     Key("g", "progress", N_("progress feedback"), "level"),
     Key("[", "mark:in", N_("In"), "clip"),
     Key("]", "mark:out", N_("Out"), "clip"),
+    Key("j", "suggest:next", N_("Next possible question"), "talk"),
     Key("a", "look:left", N_("Look left"), "view"),
     Key("d", "look:right", N_("Look right"), "view"),
     Key("ArrowUp", "look:up", N_("Look up"), "view", name="↑"),

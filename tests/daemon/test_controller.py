@@ -8,6 +8,7 @@ import pytest
 
 from appliance.camera import SimulatedCamera
 from appliance.catalogue import Catalogue
+from appliance.footage.store import list_segments
 from appliance.controls import Controls, mock_factory
 from appliance.daemon import CannotRecord, KitController, NotRecording, StorageGuard
 from appliance.errors import KitError
@@ -75,7 +76,8 @@ def test_button_records_bookmarks_and_stops_a_playable_encrypted_lesson(kit, tmp
     bookmark = kit.catalogue.list_bookmarks(recording_id)[0]
     assert 0 < bookmark["offset_s"] < row["duration_s"]  # a moment inside the footage
     directory = kit.config.recordings_dir / recording_id
-    assert row["bytes"] == sum(p.stat().st_size for p in directory.glob("*.age"))
+    # The recording's bytes are its footage (init + segments); the thumbnail is beside it.
+    assert row["bytes"] == sum(p.stat().st_size for p in list_segments(directory))
 
     # Both keys open it with the real age CLI; the result plays with sound and picture.
     for role in ("teacher", "coach"):

@@ -7,6 +7,8 @@ two seconds are lost, and SQLite's integrity check passes.
 
 from __future__ import annotations
 
+from appliance.footage.store import list_segments
+
 import json
 import random
 import subprocess
@@ -37,7 +39,8 @@ def check_recovered(catalogue: Catalogue, config: KitConfig, recording_id: str,
     assert not list(directory.glob("*.partial"))
     files = sorted(directory.glob("seg-*.m4s.age"))
     assert row["segments"] == len(files)
-    assert row["bytes"] == sum(p.stat().st_size for p in directory.glob("*.age"))
+    # The recording's bytes are its footage (init + segments); the thumbnail is beside it.
+    assert row["bytes"] == sum(p.stat().st_size for p in list_segments(directory))
     if files:
         mp4 = decrypt_recording(directory, key)   # every sealed file decrypts (age CLI)
         seconds = decoded_seconds(mp4)

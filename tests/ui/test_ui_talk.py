@@ -377,7 +377,7 @@ def test_a_recording_without_analysis_has_nothing_to_correct(talk_app, talk_kit)
 
 def test_an_uncoded_question_is_suggested_and_one_click_codes_it(analysed, talk_app, talk_kit, lesson):
     data_dir, rec, kit = talk_kit
-    anna = analysed
+    anna = person(talk_app, kit, "Anna")
     body = anna.get(f"/api/recordings/{rec}/talk").get_json()
     assert body["suggestions"] == [] or all(
         not any(abs(s["t"] - q["t"]) < 1.0 for q in lesson.questions) for s in body["suggestions"])
@@ -406,7 +406,7 @@ def test_in_chromium_the_coach_corrects_the_strip_and_codes_a_suggestion(analyse
     from ui_server import serve
 
     data_dir, rec, kit = talk_kit
-    anna = analysed
+    anna = person(talk_app, kit, "Anna")
     q = lesson.questions[2]
     assert anna.delete(f"/api/recordings/{rec}/codes/{q['code_id']}",
                        headers={"X-CSRF-Token": anna.csrf}).status_code == 204
