@@ -187,6 +187,8 @@ def test_the_360_player_fits_phone_ipad_and_laptop(webgl_browser, sphere_site, s
     page.wait_for_timeout(500)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"sphere-player-{name}.png"))
+    # Before play the sphere already shows the room, not a black ball.
+    assert 0.2 < _board_x(page.locator("#sphere").screenshot()) < 0.8
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     box = page.locator("#sphere").bounding_box()
     assert box["width"] > 0.8 * min(width, 1280) / (2 if width >= 1100 else 1) and box["height"] > 100

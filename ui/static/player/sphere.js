@@ -46,6 +46,10 @@ export async function createSphere({container, video, base}) {
     if (video.readyState >= 1 && nudges++ < 50) video.dispatchEvent(new Event("loadedmetadata"));
   }, 200);
   try { await ready; } finally { clearInterval(nudge); }
+  // The sphere paints a frame only when the video presents one: a paused
+  // video shows its current picture after a seek to where it already is.
+  const showFrame = () => { if (video.paused) video.currentTime = video.currentTime; };
+  if (video.readyState >= 2) showFrame(); else video.addEventListener("loadeddata", showFrame, {once: true});
 
   function view() {
     const {yaw, pitch} = viewer.getPosition();
