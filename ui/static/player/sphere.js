@@ -65,6 +65,7 @@ export async function createSphere({container, video, base}) {
   }
 
   function turn(dYaw, dPitch) {
+    viewer.stopAll();  // a drag's inertia must not carry on past the key's turn
     const now = view();
     look({yaw: signed(now.yaw + dYaw), pitch: Math.max(-90, Math.min(90, now.pitch + dPitch)), fov: now.fov});
   }
