@@ -58,6 +58,7 @@ export async function createSphere({container, video, base}) {
 
   function look(v) {
     if (!v) return;
+    viewer.stopAll();  // a drag's inertia must not carry on past a chosen view
     const fov = Math.min(MAX_FOV, Math.max(MIN_FOV, v.fov || FRONT.fov));
     viewer.zoom(viewer.dataHelper.fovToZoomLevel(viewer.dataHelper.hFovToVFov(fov)));
     viewer.rotate({yaw: rad(v.yaw || 0), pitch: rad(v.pitch || 0)});
@@ -65,7 +66,7 @@ export async function createSphere({container, video, base}) {
   }
 
   function turn(dYaw, dPitch) {
-    viewer.stopAll();  // a drag's inertia must not carry on past the key's turn
+    viewer.stopAll();
     const now = view();
     look({yaw: signed(now.yaw + dYaw), pitch: Math.max(-90, Math.min(90, now.pitch + dPitch)), fov: now.fov});
   }
