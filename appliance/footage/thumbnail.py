@@ -24,15 +24,12 @@ camera's forward direction ±90°), which reads as a wide picture.
 from __future__ import annotations
 
 import io
-import logging
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
 from appliance.sealed import write_sealed
-
-log = logging.getLogger(__name__)
 
 NAME = "thumb.jpg.age"
 WIDTH = 320

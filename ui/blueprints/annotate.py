@@ -89,7 +89,8 @@ def update_clip(rec: Any, clip_id: str, data: Any) -> dict[str, Any]:
 
 
 def correct_voice(rec: Any, data: Any) -> dict[str, Any]:
-    """The coach says who speaks in one talk segment (``voice`` None: back to the analysis)."""
+    """The coach says who speaks in one talk segment (``voice`` None: back to the
+    analysis); returns the annotations as saved."""
     if not isinstance(data, dict):
         abort(400, description="a correction is an object with start_s and voice")
     starts = talk.segment_starts(rec)
@@ -106,9 +107,8 @@ def correct_voice(rec: Any, data: Any) -> dict[str, Any]:
     def apply(doc: dict[str, Any]) -> dict[str, Any]:
         kept = [c for c in doc.get("talk_corrections", []) if c["start_s"] != fix["start_s"]]
         doc["talk_corrections"] = kept if undo else sorted([*kept, fix], key=lambda c: c["start_s"])
-        return {"start_s": fix["start_s"], "voice": None if undo else fix["voice"]}
 
-    return change(rec, apply)[1]
+    return change(rec, apply)[0]
 
 
 def delete_item(rec: Any, key: str, item_id: str) -> None:

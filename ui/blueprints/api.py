@@ -196,8 +196,7 @@ def talk_time(recording_id: str) -> Any:
 def correct_voice(recording_id: str) -> Any:
     """The coach corrects who speaks in one segment: ``{"start_s", "voice": "near"|"far"|null}``."""
     rec = web.owned_recording(recording_id)
-    annotate.correct_voice(rec, body())
-    return jsonify(talk.view(rec, annotate.load(rec)))
+    return jsonify(talk.view(rec, annotate.correct_voice(rec, body())))
 
 
 @bp.post("/recordings/<recording_id>/talk")
