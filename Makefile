@@ -110,12 +110,14 @@ clean:
 # --- SD-card image (image-build/, tests/image/) ---
 # Tools the image build needs on the build machine (Debian); root required.
 IMAGE_DEB_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test bmap-tools mtools dosfstools fdisk e2fsprogs xz-utils curl gpg
+# The boot test: the whole arm64 machine emulated, qcow2 cards for power-cut trials, IT's SSH.
+IMAGE_BOOT_DEB_PACKAGES := qemu-system-arm qemu-utils openssh-client openssl
 IMAGE_BASE ?= debian
 
-.PHONY: image image-test image-deps
+.PHONY: image image-test image-boot-test image-deps
 
 image-deps:
-	$(call apt_ensure,$(IMAGE_DEB_PACKAGES))
+	$(call apt_ensure,$(IMAGE_DEB_PACKAGES) $(IMAGE_BOOT_DEB_PACKAGES))
 
 # lessonkit-<version>-arm64.img.xz (+ .sha256, .img.bmap) in build/image/.
 # IMAGE_BASE=raspios for the production image (needs the Raspberry Pi archive).
@@ -125,3 +127,8 @@ image: image-deps
 # Builds the Debian-based image twice and checks both (see tests/image/).
 image-test: deps image-deps
 	tests/image/run.sh
+
+# Builds the image once and boots it in qemu-system-aarch64: first boot, second
+# boot, power cuts (tests/image/test_boot.py); report in build/image-test/.
+image-boot-test: deps image-deps
+	IMAGE_TEST_BOOT=only tests/image/run.sh

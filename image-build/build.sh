@@ -122,18 +122,27 @@ if [ "$BASE" = raspios ]; then
   SOURCES+=("deb [arch=arm64 signed-by=$WORK/raspberrypi.gpg] $RPI_MIRROR $SUITE main")
 fi
 # Bump BASE_RECIPE when the mmdebstrap call below changes in a way the key does not see.
-BASE_RECIPE=1
+BASE_RECIPE=2
 INITRAMFS_CONF="$REPO/firmware-config/initramfs-tools"
 BASE_KEY="$( { echo "$BASE_RECIPE $BASE $SUITE $PACKAGES"; printf '%s\n' "${SOURCES[@]}" | sed "s#$WORK#WORK#"; cat "$INITRAMFS_CONF"/*/*; } | sha256sum | cut -c1-16)"
 BASE_TAR="$CACHE/base-$BASE-$BASE_KEY.tar"
 mkdir -p "$WORK/root"
 if [ -f "$BASE_TAR" ] && [ "${LESSONKIT_FRESH_BASE:-0}" != 1 ]; then
   BASE_FROM_CACHE=true
+  INITRAMFS_BUILDS=0
+  DEBS_BEFORE=-1
   step "base system from cache ($(basename "$BASE_TAR"))"
   tar -C "$WORK/root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$BASE_TAR"
 else
   BASE_FROM_CACHE=false
+  DEBS_BEFORE=$(find "$CACHE/debs" -name '*.deb' | wc -l)
   step "bootstrapping $BASE $SUITE arm64 with mmdebstrap (packages cached in $CACHE/debs)"
+  # The initramfs is built once, after every package is in: installing the
+  # kernel would build one and the packages after it (udev, kmod, firmware)
+  # trigger a rebuild, each minutes long under emulation. Until then
+  # update-initramfs is diverted to a no-op.
+  INITRAMFS_DEFER='chroot "$1" dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.deferred --add /usr/sbin/update-initramfs && printf "#!/bin/sh\nexit 0\n" > "$1/usr/sbin/update-initramfs" && chmod 0755 "$1/usr/sbin/update-initramfs"'
+  INITRAMFS_ONCE='rm -f "$1/usr/sbin/update-initramfs" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs && chroot "$1" update-initramfs -c -k all'
   mmdebstrap --mode=root --arch=arm64 --variant=minbase \
     --components="$COMPONENTS" --include="$PACKAGES" \
     --aptopt='APT::Install-Recommends "false"' \
@@ -144,9 +153,12 @@ else
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
     --setup-hook="sync-in $CACHE/debs /var/cache/apt/archives/" \
     --essential-hook="mkdir -p \"\$1/etc/initramfs-tools\" && cp -r $INITRAMFS_CONF/conf.d $INITRAMFS_CONF/hooks \"\$1/etc/initramfs-tools/\"" \
+    --essential-hook="$INITRAMFS_DEFER" \
+    --customize-hook="$INITRAMFS_ONCE" \
     --customize-hook="sync-out /var/cache/apt/archives $CACHE/debs" \
     --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/apt/*.bin; rm -rf "$1"/var/lib/apt/lists/*' \
-    "$SUITE" "$WORK/root" "${SOURCES[@]}"
+    "$SUITE" "$WORK/root" "${SOURCES[@]}" 2>&1 | tee "$WORK/mmdebstrap.log"
+  INITRAMFS_BUILDS=$(grep -c "update-initramfs: Generating" "$WORK/mmdebstrap.log" || true)
   rm -f "$CACHE"/base-"$BASE"-*.tar
   tar -C "$WORK/root" --numeric-owner --xattrs --xattrs-include='*' -cf "$BASE_TAR.tmp" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
 fi
@@ -214,7 +226,7 @@ mv "$OUT/$NAME.img.xz.tmp" "$OUT/$NAME.img.xz"
 SECS=$(( $(date +%s) - T0 ))
 SIZE=$(stat -c %s "$OUT/$NAME.img.xz")
 RAW=$(stat -c %s "$IMG")
-printf '{"base": "%s", "version": "%s", "build_seconds": %d, "xz_bytes": %d, "raw_bytes": %d, "base_from_cache": %s, "image": "%s"}\n' \
-  "$BASE" "$VERSION" "$SECS" "$SIZE" "$RAW" "$BASE_FROM_CACHE" "$OUT/$NAME.img.xz" > "$OUT/$NAME.build.json"
+printf '{"base": "%s", "version": "%s", "build_seconds": %d, "xz_bytes": %d, "raw_bytes": %d, "base_from_cache": %s, "initramfs_builds": %d, "debs_cached_before": %d, "image": "%s"}\n' \
+  "$BASE" "$VERSION" "$SECS" "$SIZE" "$RAW" "$BASE_FROM_CACHE" "$INITRAMFS_BUILDS" "$DEBS_BEFORE" "$OUT/$NAME.img.xz" > "$OUT/$NAME.build.json"
 step "done: $OUT/$NAME.img.xz ($(( SIZE / 1048576 )) MiB compressed, $(( RAW / 1048576 )) MiB raw) in ${SECS}s"
 }; main "$@"; exit $?  # one line: nothing after it is read
