@@ -196,7 +196,7 @@ def observe(ssh: Ssh, report: Report, name: str) -> Boot:
     boot = Boot(name, state, failed, kit, seconds_to_ssh=seconds,
                 ready_us=int(kit.get("ActiveEnterTimestampMonotonic") or 0),
                 multi_user_us=int(target.get("ActiveEnterTimestampMonotonic") or 0))
-    report.section(f"{name}: SSH after {seconds:.0f} s of emulation; system {state}")
+    report.section(f"{name}: up (SSH answers, boot jobs done) {seconds:.0f} s after power-on; system {state}")
     report.write(analyze)
     if failed:
         report.write("  failed units:\n" + ssh.run("systemctl --failed --no-pager; journalctl -b -p warning "
@@ -539,7 +539,8 @@ def test_power_cut_during_first_boot(trial: int, first_boot: Boot, pristine: Car
         failed = ssh.run("systemctl list-units --failed --plain --no-legend --no-pager", check=False).stdout.strip()
     finally:
         kit.power_off()
-    generated = sum(text.count("generated identity for") for text in (console, kit.console_text()))
+    cut_console = (pristine.workdir / f"cut-{trial}.console.log").read_text(errors="replace")
+    generated = sum(text.count("generated identity for") for text in (cut_console, kit.console_text()))
     report.section(f"power cut {trial} of {POWER_CUT_TRIALS}: plug pulled {at:.1f} s into first boot")
     report.write("  first boot had printed: " + (" | ".join(l.strip()[-90:] for l in phase[-2:]) or "nothing yet"))
     report.figures["power_cuts"].append({"trial": trial, "cut_at_s": round(at, 1), "identities_generated": generated,
