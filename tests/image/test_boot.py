@@ -142,6 +142,8 @@ def flashed(tmp_path_factory, report: Report) -> Card:
                     f'authorized_keys = ["{key.with_suffix(".pub").read_text().strip()}"]\n', work)
     os.truncate(img.raw, CARD_BYTES)
     files = BootFiles.from_card(img.raw, boot.start, work / "boot-files")
+    # The power-cut trials need the card as IT flashed it, never booted: copy it now.
+    run("cp", "--sparse=always", str(img.raw), str(work / "pristine.img"))
     yield Card(img.raw, boot.start, files, work, key, work / "known_hosts")
     # Keep every boot's serial console beside the report; the cards (4 GiB each) go.
     consoles = report.path.parent / "consoles"
@@ -153,9 +155,8 @@ def flashed(tmp_path_factory, report: Report) -> Card:
 
 @pytest.fixture(scope="module")
 def pristine(flashed: Card) -> Card:
-    """A copy of the flashed card that is never booted: each power-cut trial starts from it."""
+    """A copy of the flashed card made before its first boot: each power-cut trial starts from it."""
     raw = flashed.workdir / "pristine.img"
-    run("cp", "--sparse=always", str(flashed.raw), str(raw))
     return Card(raw, flashed.boot_offset, flashed.boot, flashed.workdir, flashed.key,
                 flashed.workdir / "trial_known_hosts")
 
@@ -606,5 +607,7 @@ def test_power_cut_during_first_boot(trial: int, first_boot: Boot, pristine: Car
     report.check("the next boot finishes provisioning; every installed file is the committed identity's",
                  kit_id.returncode == 0, (kit_id.stdout + kit_id.stderr).strip()[-300:])
     report.check("one identity generated across both boots", generated == 1, f"{generated} printed")
+    report.check("its own identity, not the first boot's card's", kit_id.stdout.strip() != first_boot.facts["kit_id"],
+                 kit_id.stdout.strip())
     report.check("system running after the cut", state == "running" and not failed, failed or state)
     disk.unlink(missing_ok=True)
