@@ -5,8 +5,8 @@
 #
 #   IMAGE_TEST_BOOT=1     also boot image 1 in qemu-system-aarch64 (tests/image/test_boot.py)
 #   IMAGE_TEST_BOOT=only  `make image-boot-test`: one build, then only the boot test
-#   IMAGE_TEST_IMAGE      a built .img.xz (its .build.json beside it) to use as image 1
-#                         instead of building one, e.g. the image IT downloaded
+#   IMAGE_TEST_IMAGE      an .img.xz build.sh made earlier (its .build.json beside it)
+#                         to use as image 1 instead of building one
 #   IMAGE_TEST_DEADLINE   (seconds since the epoch) CI's end: the stages after the boot
 #                         test run only as far as the time left allows, and say so
 #
@@ -25,7 +25,9 @@ FRESH="${IMAGE_TEST_FRESH_BASE:-1}"  # 0: reuse a cached base for build 1 too
 [ "$BOOT" = only ] && FRESH="${IMAGE_TEST_FRESH_BASE:-0}"
 if [ -n "${IMAGE_TEST_IMAGE:-}" ]; then
   echo "== image-test: image 1 is $IMAGE_TEST_IMAGE (not built here)"
-  cp "$IMAGE_TEST_IMAGE" "${IMAGE_TEST_IMAGE%.img.xz}.build.json" "$OUT/a/"
+  meta="${IMAGE_TEST_IMAGE%.img.xz}.build.json"
+  [ -f "$IMAGE_TEST_IMAGE" ] && [ -f "$meta" ] || { echo "image-test: IMAGE_TEST_IMAGE needs an .img.xz and the .build.json build.sh wrote beside it ($meta)" >&2; exit 2; }
+  cp "$IMAGE_TEST_IMAGE" "$meta" "$OUT/a/"
 else
   echo "== image-test: build 1 ($([ "$FRESH" = 1 ] && echo "base bootstrapped afresh from the package cache" || echo "base from cache if there is one"))"
   LESSONKIT_FRESH_BASE="$FRESH" image-build/build.sh --base debian --out "$OUT/a" 2>&1 | tee "$OUT/a/build.log"
