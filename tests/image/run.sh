@@ -28,6 +28,7 @@ if [ -n "${IMAGE_TEST_IMAGE:-}" ]; then
   meta="${IMAGE_TEST_IMAGE%.img.xz}.build.json"
   [ -f "$IMAGE_TEST_IMAGE" ] && [ -f "$meta" ] || { echo "image-test: IMAGE_TEST_IMAGE needs an .img.xz and the .build.json build.sh wrote beside it ($meta)" >&2; exit 2; }
   cp "$IMAGE_TEST_IMAGE" "$meta" "$OUT/a/"
+  for f in "${IMAGE_TEST_IMAGE%.xz}.bmap" "$IMAGE_TEST_IMAGE.sha256"; do [ -f "$f" ] && cp "$f" "$OUT/a/"; done
 else
   echo "== image-test: build 1 ($([ "$FRESH" = 1 ] && echo "base bootstrapped afresh from the package cache" || echo "base from cache if there is one"))"
   LESSONKIT_FRESH_BASE="$FRESH" image-build/build.sh --base debian --out "$OUT/a" 2>&1 | tee "$OUT/a/build.log"
