@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
+import stat
 from typing import BinaryIO, Iterable
 
 from appliance.age.errors import AgeError, HeaderError, PayloadError
 from appliance.age.filekey import Identity, OpenedHeader, open_header
+from appliance.age.read_ahead import ReadAhead
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
@@ -33,9 +36,15 @@ from appliance.age.stream import (
     payload_aead,
 )
 
-#: Chunks per read: 128 KiB reads cost no more per byte than larger ones,
-#: and the buffer stays in the CPU cache.
+#: Chunks per read from a pipe or terminal: 128 KiB reads cost no more per
+#: byte than larger ones, and the buffer stays in the CPU cache.
 READ_CHUNKS = 2
+#: Chunks per read, and per batch of the helper thread, from a regular file:
+#: every hand-over between the threads costs a wake-up, so they come by the MiB.
+READ_AHEAD_CHUNKS = 16
+#: Chunks opened on the caller's thread before the helper starts: a sealed
+#: document of a few KiB never starts a thread.
+READ_AHEAD_AFTER = READ_AHEAD_CHUNKS
 # Room in front of the read position for the part of a chunk left over
 # from the previous read (at most one chunk: a whole one would have been
 # handed out).
@@ -134,11 +143,73 @@ class ChunkSource:
         return self._end == self._start
 
 
+class PayloadOpener:
+    """Opens the chunks of one payload in order, into the caller's buffers.
+
+    Its ``readinto`` follows the file-object rule: the authenticated bytes of
+    whole chunks, 0 at the end of the payload, and an error only when no
+    authenticated byte is left to hand out. A failed stream stays failed:
+    every later call raises the same error. One thread at a time.
+    """
+
+    def __init__(self, source: ChunkSource, aead) -> None:
+        self._source = source
+        self._aead = aead
+        self.chunks = 0
+        self._done = False
+        self._error: AgeError | None = None
+
+    def readinto(self, out: memoryview) -> int:
+        """Open as many chunks as fit in ``out`` (at least one chunk long)."""
+        if self._error is None and not self._done:
+            written = self._open_into(out)
+            if written:
+                return written
+            # Nothing opened: the chunk failed, or it was the empty final one.
+        if self._error is None and not self._source.at_eof():
+            self._error = PayloadError("trailing data after the end of the encrypted file")
+        if self._error is not None:
+            raise self._error
+        return 0
+
+    def _open_into(self, out: memoryview) -> int:
+        written = 0
+        for data, at_end in self._source.next_chunks(len(out) // CHUNK_SIZE):
+            try:
+                size, last, error_after = open_chunk(
+                    self._aead, self.chunks, data, at_end, out[written : written + CHUNK_SIZE]
+                )
+            except AgeError as exc:
+                self._error = exc
+                return written
+            written += size
+            self.chunks += 1
+            if error_after is not None:
+                self._error = error_after
+                break
+            if last:
+                self._done = True
+                break
+        return written
+
+
+def _is_regular_file(stream: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
 class Decryptor(io.RawIOBase):
     """Decrypt an age file from ``stream`` with the first matching identity.
 
     The header is read and checked in the constructor, so a wrong key fails
-    before any plaintext is read.
+    before any plaintext is read. From a regular file, once more than
+    :data:`READ_AHEAD_AFTER` chunks have been read, the next chunks are opened
+    on a helper thread while the caller uses the last ones
+    (:mod:`appliance.age.read_ahead`); from a pipe or a terminal every chunk
+    is opened when it is asked for, so nothing waits for input that has not
+    come. ``close()`` stops the helper and wipes the plaintext it held.
     """
 
     def __init__(self, stream: BinaryIO, identities: Iterable[Identity]) -> None:
@@ -155,49 +226,23 @@ class Decryptor(io.RawIOBase):
         return self
 
     def _start_payload(self, stream: BinaryIO, opened: OpenedHeader) -> None:
-        self._source = ChunkSource(stream, opened.rest)
-        nonce = self._source.take(NONCE_SIZE)
+        self._may_read_ahead = _is_regular_file(stream)
+        source = ChunkSource(stream, opened.rest, READ_AHEAD_CHUNKS if self._may_read_ahead else READ_CHUNKS)
+        nonce = source.take(NONCE_SIZE)
         if len(nonce) < NONCE_SIZE:
             raise HeaderError("file is truncated: the payload nonce is missing")
-        self._aead = payload_aead(opened.file_key, bytes(nonce))
-        self._counter = 0
+        self._opener = PayloadOpener(source, payload_aead(opened.file_key, bytes(nonce)))
+        self._ahead: ReadAhead | None = None
         self._plain_view = memoryview(bytearray(CHUNK_SIZE))
         self._plain_start = 0
         self._plain_end = 0
-        self._done = False
-        self._pending_error: AgeError | None = None
 
     def readable(self) -> bool:
         return True
 
-    def _open_into(self, out: memoryview) -> int:
-        """Decrypt as many chunks as fit in ``out`` (at least one); return bytes written.
-
-        Chunks are accepted in order up to the first failure, whose error is
-        raised, or kept for the next read if bytes were written.
-        """
-        written = 0
-        for data, at_end in self._source.next_chunks(len(out) // CHUNK_SIZE):
-            try:
-                size, last, error_after = open_chunk(
-                    self._aead, self._counter, data, at_end, out[written : written + CHUNK_SIZE]
-                )
-            except AgeError as exc:
-                self._pending_error = exc  # a failed stream stays failed
-                if not written:
-                    raise
-                return written
-            written += size
-            self._counter += 1
-            if error_after is not None:
-                self._pending_error = error_after
-                break
-            if last:
-                self._done = True
-                break
-        return written
-
     def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.closed:
+            raise ValueError("read from a closed Decryptor")
         out = memoryview(buffer).cast("B")
         written = 0
         while written < len(out):
@@ -207,28 +252,27 @@ class Decryptor(io.RawIOBase):
                 self._plain_start += n
                 written += n
                 continue
-            if self._pending_error is not None:
+            if self._ahead is None and self._may_read_ahead and self._opener.chunks > READ_AHEAD_AFTER:
+                # From here on the helper thread owns the opener.
+                self._ahead = ReadAhead(self._opener.readinto, READ_AHEAD_CHUNKS * CHUNK_SIZE)
+            try:
+                if self._ahead is not None:
+                    n = self._ahead.readinto(out[written:])
+                    written += n
+                    break
+                if len(out) - written >= CHUNK_SIZE:
+                    n = self._opener.readinto(out[written:])
+                    written += n
+                else:
+                    n = self._plain_end = self._opener.readinto(self._plain_view)
+                    self._plain_start = 0
+            except (AgeError, OSError):
+                # The error is kept (or the read retried); the authenticated bytes go out first.
                 if written:
                     return written
-                raise self._pending_error
-            if self._done:
-                if not self._source.at_eof():
-                    self._done = False
-                    self._pending_error = PayloadError("trailing data after the end of the encrypted file")
-                    continue
+                raise
+            if n == 0:
                 break
-            try:
-                if len(out) - written >= CHUNK_SIZE:
-                    written += self._open_into(out[written:])
-                else:
-                    self._plain_end = self._open_into(self._plain_view)
-                    self._plain_start = 0
-            except AgeError as exc:
-                # A failed stream stays failed; authenticated bytes go out first.
-                self._pending_error = exc
-                if not written:
-                    raise
-                return written
         return written
 
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
@@ -243,3 +287,12 @@ class Decryptor(io.RawIOBase):
 
     def readall(self) -> bytes:
         return self.read()
+
+    def close(self) -> None:
+        ahead = getattr(self, "_ahead", None)
+        if ahead is not None:
+            ahead.close()
+        plain = getattr(self, "_plain_view", None)
+        if plain is not None:
+            plain[:] = bytes(len(plain))  # no plaintext left behind in memory
+        super().close()
