@@ -205,7 +205,7 @@ class Decryptor(io.RawIOBase):
 
     The header is read and checked in the constructor, so a wrong key fails
     before any plaintext is read. From a regular file, once more than
-    :data:`READ_AHEAD_AFTER` chunks have been read, the next chunks are opened
+    the first :data:`READ_AHEAD_AFTER` chunks are out, the next chunks are opened
     on a helper thread while the caller uses the last ones
     (:mod:`appliance.age.read_ahead`); from a pipe or a terminal every chunk
     is opened when it is asked for, so nothing waits for input that has not
@@ -252,7 +252,7 @@ class Decryptor(io.RawIOBase):
                 self._plain_start += n
                 written += n
                 continue
-            if self._ahead is None and self._may_read_ahead and self._opener.chunks > READ_AHEAD_AFTER:
+            if self._ahead is None and self._may_read_ahead and self._opener.chunks >= READ_AHEAD_AFTER:
                 # From here on the helper thread owns the opener.
                 self._ahead = ReadAhead(self._opener.readinto, READ_AHEAD_CHUNKS * CHUNK_SIZE)
             try:

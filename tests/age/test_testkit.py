@@ -1,7 +1,8 @@
 """The community age test vectors (C2SP CCTV) in ../shared/age-testkit.
 
-Every X25519, scrypt, header, HMAC and STREAM vector runs through both the
-sequential decryptor and the random-access reader (payload hash included, also
+Every X25519, scrypt, header, HMAC and STREAM vector runs through the
+sequential decryptor (from memory, and from a file with the read-ahead thread)
+and the random-access reader (payload hash included, also
 for plaintext released before a failure). Armored and post-quantum hybrid
 vectors are skipped: one skip per category, with the count in the reason.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from appliance import age
+from appliance.age import reader as reader_module
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTKIT = ROOT.parent / "shared" / "age-testkit"
@@ -94,11 +96,25 @@ def test_skipped_category(reason):
 
 @pytest.mark.parametrize(("name", "meta", "body"), RUNNABLE)
 def test_sequential(name, meta, body):
+    _check_sequential(name, meta, io.BytesIO(body))
+
+
+@pytest.mark.parametrize(("name", "meta", "body"), RUNNABLE)
+def test_sequential_reading_ahead(name, meta, body, tmp_path, monkeypatch):
+    """The same vectors from a file on disk, every chunk opened by the read-ahead thread."""
+    monkeypatch.setattr(reader_module, "READ_AHEAD_AFTER", 0)
+    path = tmp_path / name
+    path.write_bytes(body)
+    with open(path, "rb", buffering=0) as f:
+        _check_sequential(name, meta, f)
+
+
+def _check_sequential(name, meta, stream):
     expected = EXPECT[meta["expect"][0]]
     released = bytearray()
     error = None
     try:
-        reader = age.Decryptor(io.BytesIO(body), _identities(meta))
+        reader = age.Decryptor(stream, _identities(meta))
         while True:
             # Small reads so plaintext released before a failure is counted.
             block = reader.read(4096)
