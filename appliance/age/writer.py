@@ -3,12 +3,14 @@
 Chunks are sealed straight from the caller's buffer whenever more data is
 known to follow; only the tail of each write (the chunk that might be the
 last) is copied aside, and writes smaller than a chunk are only gathered.
-Ciphertext is gathered in a 128 KiB batch before it is written. Memory is
-constant (about 200 KiB) whatever the amount written, and the buffers stay
-in the CPU cache. Everything runs on the calling thread: ``out`` receives
-each batch before ``write()`` returns (the exports hand it on right then),
-and older pyca ``cryptography`` releases hold the GIL while they encrypt, so
-a helper thread would not overlap with the caller anyway.
+Ciphertext is gathered in a 128 KiB batch before it is written. Once
+:data:`SEAL_AHEAD_AFTER` chunks are out (a lesson export, not a sealed
+document), the plaintext is gathered into 512 KiB batches instead, which a
+helper thread and the calling thread seal side by side
+(:mod:`appliance.age.seal_ahead`). Memory is constant either way (about
+200 KiB, then about 4 MiB) whatever the amount written. ``out`` is only
+ever written on the calling thread, inside ``write()`` and ``close()``;
+with the helper a sealed batch may reach it a few ``write()`` calls later.
 
 ``close()`` seals the final chunk; leaving a ``with`` block through an
 exception (or ``abort()``) does *not* seal it, so a half-written stream can
@@ -33,6 +35,7 @@ from typing import BinaryIO, Iterable
 
 from appliance.age.errors import AgeError
 from appliance.age.filekey import Recipient, seal_header
+from appliance.age.seal_ahead import SealAhead
 from appliance.age.stream import (
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
@@ -45,6 +48,9 @@ from appliance.age.stream import (
 )
 
 _BATCH_CHUNKS = 2
+#: Chunks sealed on the calling thread alone before the helper starts: a
+#: sealed document or a thumbnail never starts a thread.
+SEAL_AHEAD_AFTER = 16
 
 
 class Encryptor(io.RawIOBase):
@@ -68,6 +74,7 @@ class Encryptor(io.RawIOBase):
         self._batch_used = 0
         self._sealed = False
         self._broken = False
+        self._ahead: SealAhead | None = None
         self._write_out(header + nonce)
 
     def writable(self) -> bool:
@@ -107,10 +114,17 @@ class Encryptor(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         if self.closed:
             raise ValueError("write to a closed Encryptor")
+        if self._broken:
+            raise AgeError("an earlier write to the output failed: the encrypted file is cut off there")
         view = memoryview(data)
         if view.format != "B":
             view = view.cast("B")
         n = len(view)
+        if self._ahead is None and self._counter >= SEAL_AHEAD_AFTER:
+            self._start_sealing_ahead()
+        if self._ahead is not None:
+            self._ahead.write(view)
+            return n
         pending = self._pending
         if pending + n <= CHUNK_SIZE:
             # Small writes (media packets) only join the chunk being gathered.
@@ -133,6 +147,12 @@ class Encryptor(io.RawIOBase):
         self._pending = n - pos
         return n
 
+    def _start_sealing_ahead(self) -> None:
+        self._flush_batch()
+        self._ahead = SealAhead(self._aead, self._counter, self._write_out)
+        self._ahead.write(self._plain[: self._pending])
+        self._pending = 0
+
     def close(self) -> None:
         """Seal the final chunk and flush ``out`` (which stays open)."""
         if self.closed:
@@ -140,8 +160,11 @@ class Encryptor(io.RawIOBase):
         try:
             if not self._sealed:
                 self._sealed = True
-                self._seal_chunk(self._plain[: self._pending], last=True)
-                self._flush_batch()
+                if self._ahead is not None:
+                    self._ahead.finish(last=True)
+                else:
+                    self._seal_chunk(self._plain[: self._pending], last=True)
+                    self._flush_batch()
                 flush = getattr(self._out, "flush", None)
                 if flush is not None:
                     flush()
@@ -158,13 +181,21 @@ class Encryptor(io.RawIOBase):
             return
         self._sealed = True
         try:
-            if self._pending == CHUNK_SIZE and not self._broken:
-                self._seal_chunk(self._plain, last=False)
-            self._flush_batch()
+            if self._ahead is not None:
+                if self._broken:
+                    self._ahead.stop()
+                else:
+                    self._ahead.finish(last=False)
+            else:
+                if self._pending == CHUNK_SIZE and not self._broken:
+                    self._seal_chunk(self._plain, last=False)
+                self._flush_batch()
         finally:
             self._finish()
 
     def _finish(self) -> None:
+        if self._ahead is not None:
+            self._ahead.stop()
         self._plain[:] = bytes(CHUNK_SIZE)  # no plaintext left behind in memory
         self._pending = 0
         super().close()
