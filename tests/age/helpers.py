@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pty
@@ -9,6 +10,7 @@ import re
 import select
 import shutil
 import signal
+import threading
 import time
 
 from appliance import age
@@ -72,3 +74,34 @@ def encrypt_bytes(data: bytes, recipients) -> bytes:
 
 def decrypt_bytes(data: bytes, identities) -> bytes:
     return age.Decryptor(io.BytesIO(data), identities).read()
+
+
+class FullDisk(io.RawIOBase):
+    """A file that accepts ``room`` bytes, then fails like a full disk."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        # Like write(2): a short write while there is room, then ENOSPC.
+        free = self.room - len(self.data)
+        if free <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.data += bytes(b[:free])
+        return min(free, len(b))
+
+
+def threads_named(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == name]
+
+
+def wait_for_no_thread(name: str, seconds: float = 10) -> bool:
+    """Whether every thread called ``name`` has ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while threads_named(name) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not threads_named(name)

@@ -17,7 +17,6 @@ import hashlib
 import io
 import os
 import threading
-import time
 
 import pytest
 
@@ -25,7 +24,7 @@ from appliance import age
 from appliance.age import reader as reader_module
 from appliance.age.stream import CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE
 
-from .helpers import encrypt_bytes
+from .helpers import encrypt_bytes, threads_named, wait_for_no_thread
 
 ME = age.generate_identity()
 HEADER_END = b"\n---"
@@ -37,14 +36,11 @@ def _payload_start(data: bytes) -> int:
 
 
 def _helpers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "age-read-ahead"]
+    return threads_named("age-read-ahead")
 
 
-def _wait_for_no_helper(seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while _helpers() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return not _helpers()
+def _wait_for_no_helper() -> bool:
+    return wait_for_no_thread("age-read-ahead")
 
 
 @pytest.fixture(params=["batches of 16", "batches of 2"])

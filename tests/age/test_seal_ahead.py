@@ -12,13 +12,11 @@ full disk surfaces and leaves a valid prefix, and no helper outlives it.
 
 from __future__ import annotations
 
-import errno
 import gc
 import io
 import os
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -26,20 +24,17 @@ from appliance import age
 from appliance.age import seal_ahead, writer
 from appliance.age.stream import CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, TAG_SIZE
 
-from .helpers import decrypt_bytes, require_age
+from .helpers import FullDisk, decrypt_bytes, require_age, threads_named, wait_for_no_thread
 
 ME = age.generate_identity()
 
 
 def _helpers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "age-seal-ahead"]
+    return threads_named("age-seal-ahead")
 
 
-def _wait_for_no_helper(seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while _helpers() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return not _helpers()
+def _wait_for_no_helper() -> bool:
+    return wait_for_no_thread("age-seal-ahead")
 
 
 def _payload_size(data: bytes) -> int:
@@ -144,24 +139,6 @@ def test_leaving_through_an_exception_leaves_it_cut_off_with_its_full_chunks(bat
     salvaged = io.BytesIO()
     report = age.salvage(io.BytesIO(out.getvalue()), [ME], salvaged)
     assert report.chunks == 30 and salvaged.getvalue() == plain[: 30 * CHUNK_SIZE]
-
-
-class FullDisk(io.RawIOBase):
-    """Accepts ``room`` bytes, then fails like a full disk (short write first)."""
-
-    def __init__(self, room: int) -> None:
-        self.room = room
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b) -> int:
-        free = self.room - len(self.data)
-        if free <= 0:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.data += bytes(b[:free])
-        return min(free, len(b))
 
 
 def test_a_full_disk_surfaces_and_leaves_a_valid_prefix(batching):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 
@@ -11,7 +10,7 @@ import pytest
 from appliance import age
 from appliance.age.stream import CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE
 
-from .helpers import decrypt_bytes, encrypt_bytes
+from .helpers import FullDisk, decrypt_bytes, encrypt_bytes
 
 ME = age.generate_identity()
 
@@ -94,25 +93,6 @@ def test_plaintext_of_a_failing_chunk_is_never_released():
             got += n
     assert got == 2 * CHUNK_SIZE and buf[:got] == plain[:got]
     assert buf[got:] == bytes(len(buf) - got)  # no unauthenticated bytes left in the caller's buffer
-
-
-class FullDisk(io.RawIOBase):
-    """A file that accepts ``room`` bytes, then fails like a full disk."""
-
-    def __init__(self, room: int) -> None:
-        self.room = room
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b) -> int:
-        # Like write(2): a short write while there is room, then ENOSPC.
-        free = self.room - len(self.data)
-        if free <= 0:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.data += bytes(b[:free])
-        return min(free, len(b))
 
 
 def test_full_disk_surfaces_and_keeps_what_was_written():
