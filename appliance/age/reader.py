@@ -210,6 +210,9 @@ class Decryptor(io.RawIOBase):
     (:mod:`appliance.age.read_ahead`); from a pipe or a terminal every chunk
     is opened when it is asked for, so nothing waits for input that has not
     come. ``close()`` stops the helper and wipes the plaintext it held.
+    Close the Decryptor (or leave its ``with`` block) before ``stream``: a
+    helper still reading while the file closes under it gets an error, or
+    for a moment the descriptor number of a file opened meanwhile.
     """
 
     def __init__(self, stream: BinaryIO, identities: Iterable[Identity]) -> None:
