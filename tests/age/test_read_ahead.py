@@ -171,10 +171,16 @@ def test_a_read_error_in_the_helper_reaches_the_caller(tmp_path, batching):
     assert _wait_for_no_helper()
 
 
-def test_a_decryptor_dropped_half_way_stops_its_helper(tmp_path):
+@pytest.fixture
+def long_age(tmp_path):
+    """A 4 MiB age file: the helper is running once 20 chunks are out."""
     path = tmp_path / "long.age"
     path.write_bytes(encrypt_bytes(os.urandom(64 * CHUNK_SIZE), [ME.recipient]))
-    with open(path, "rb", buffering=0) as f:
+    return path
+
+
+def test_a_decryptor_dropped_half_way_stops_its_helper(long_age):
+    with open(long_age, "rb", buffering=0) as f:
         plain = age.Decryptor(f, [ME])
         plain.read(20 * CHUNK_SIZE)
         assert _helpers(), "the helper should be running half-way through a 4 MiB file"
@@ -183,10 +189,8 @@ def test_a_decryptor_dropped_half_way_stops_its_helper(tmp_path):
         assert _wait_for_no_helper(), "a dropped Decryptor kept its helper thread"
 
 
-def test_closed_half_way_it_reads_no_more(tmp_path):
-    path = tmp_path / "long.age"
-    path.write_bytes(encrypt_bytes(os.urandom(64 * CHUNK_SIZE), [ME.recipient]))
-    with open(path, "rb", buffering=0) as f:
+def test_closed_half_way_it_reads_no_more(long_age):
+    with open(long_age, "rb", buffering=0) as f:
         plain = age.Decryptor(f, [ME])
         plain.read(20 * CHUNK_SIZE)
         plain.close()
